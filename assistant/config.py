@@ -1,0 +1,56 @@
+"""Configuration from `COMMERCE_ASSISTANT_*` environment variables, a `.env` file and CLI flags."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the program is configured by. Everything it writes lives under `data_dir`."""
+
+    model_config = SettingsConfigDict(env_prefix="COMMERCE_ASSISTANT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("commerce-assistant")))
+    llm: str = "auto"
+    embedding_model: str = "auto"
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    reviewer_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    chroma_url: str | None = None
+    database_url: str | None = None
+    llm_timeout_s: float = 30.0
+
+    _split = field_validator("api_keys", "reviewer_tokens", mode="before")(_split_csv)
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @cached_property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'commerce.db'}"
+
+    def ensure_dirs(self) -> Settings:
+        for path in (self.data_dir, self.chroma_path, self.models_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,1 @@
+"""Evaluation suites, one module per suite; each writes its report with `assistant.evals.report`."""

@@ -1,0 +1,29 @@
+"""The composition root: builds each component once, lazily, from the settings.
+
+The CLI, the web app and the tests get their components here, so one process shares one engine, one Chroma
+client and one copy of each model.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import chromadb
+from sqlalchemy import Engine
+
+from assistant.config import Settings
+from assistant.db import make_engine
+from retrieval.chroma import make_chroma_client
+
+
+class Runtime:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = (settings or Settings()).ensure_dirs()
+
+    @cached_property
+    def db(self) -> Engine:
+        return make_engine(self.settings.sqlalchemy_url)
+
+    @cached_property
+    def chroma(self) -> chromadb.ClientAPI:
+        return make_chroma_client(self.settings.chroma_path, self.settings.chroma_url)

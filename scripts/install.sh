@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs commerce-assistant on a fresh Debian machine with Python 3.11.
+#   bash scripts/install.sh          the app and the bundled local LLM
+#   bash scripts/install.sh --dev    also the test tools: chromium, PostgreSQL, playwright, ...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dev=0
+[[ "${1:-}" == "--dev" ]] && dev=1
+PY=${PYTHON:-python3}
+SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+
+if [[ $dev -eq 1 ]] && command -v apt-get >/dev/null; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium chromium-driver postgresql >/dev/null
+fi
+
+# The CPU build of torch first: a looser pin would pull a multi-GB CUDA build.
+$PY -m pip install -q torch==2.13.0
+extras="llm"; [[ $dev -eq 1 ]] && extras="llm,dev"
+$PY -m pip install -q -e ".[$extras]"

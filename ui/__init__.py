@@ -1,0 +1,1 @@
+"""The ways in: Gradio chat, the widget and its HTTP API, the review console."""
