@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from assistant.config import Settings
 from assistant.db import make_engine
+from assistant.store import StoreDB, StoreTools
 from retrieval.chroma import make_chroma_client
 
 
@@ -27,3 +28,8 @@ class Runtime:
     @cached_property
     def chroma(self) -> chromadb.ClientAPI:
         return make_chroma_client(self.settings.chroma_path, self.settings.chroma_url)
+
+    @cached_property
+    def store(self) -> StoreTools:
+        """The store's customer-service tools (and, as `.db`, its records) under the store's policy."""
+        return StoreTools(StoreDB(self.db))
