@@ -1,0 +1,1 @@
+"""The conversation: routing, slots, references, grounding, answering strategies and the turn pipeline."""
