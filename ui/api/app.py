@@ -1,0 +1,92 @@
+"""`create_app(runtime)`: the FastAPI app serving the HTTP API, the widget, the review console and (optionally)
+the Gradio chat at `/`, all on one port.
+
+Middleware order, outermost first: CORS (so preflights and error responses carry CORS headers), then the request
+context (request id, body limit, metrics). Authentication and rate limits are router dependencies, which also
+puts them in the OpenAPI document at `/docs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from assistant.runtime import Runtime
+from ui.api.errors import ApiError, install_error_handlers
+from ui.api.metrics import ApiMetrics
+from ui.api.middleware import RequestContextMiddleware
+from ui.api.ratelimit import RateLimiter
+from ui.api.readiness import Readiness
+from ui.api.routers import health, pages
+from ui.api.settings import ApiSettings
+from ui.api.warmup import warmup_steps
+
+def _api_fallback() -> APIRouter:
+    """Unknown paths under /v1 answer with the API's error shape, even when Gradio is mounted at `/`."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def _unknown(rest: str) -> None:
+        raise ApiError(404, "not_found", f"no such endpoint: /v1/{rest}")
+
+    return router
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    api_settings: ApiSettings | None = None,
+    warm: bool = False,
+    gradio: bool = False,
+    extra_steps: dict[str, Callable[[], object]] | None = None,
+) -> FastAPI:
+    """Builds the app around one `Runtime`. `warm=True` warms the models in the background on startup;
+    `gradio=True` mounts the Gradio chat at `/` (kept optional: importing Gradio costs seconds in API tests)."""
+    settings = api_settings or ApiSettings()
+    readiness = Readiness({**warmup_steps(runtime), **(extra_steps or {})})
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            readiness.start()
+        yield
+
+    app = FastAPI(
+        title="commerce-assistant",
+        version="0.1.0",
+        description="Conversational commerce assistant: chat (plain, SSE, OpenAI-compatible), search, events, "
+        "recommendations, moderation and its review queue.",
+        lifespan=lifespan,
+    )
+    metrics = ApiMetrics()
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.readiness = readiness
+    app.state.key_limiter = RateLimiter(settings.rate_limit_per_key)
+    app.state.ip_limiter = RateLimiter(settings.rate_limit_per_ip)
+    app.state.turn_limiter = anyio.CapacityLimiter(settings.max_concurrent_turns)
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.include_router(_api_fallback())
+
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        max_age=600,
+    )
+    if gradio:
+        from ui.gradio_app import mount_gradio
+
+        mount_gradio(app, runtime)
+    return app

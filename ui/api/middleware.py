@@ -1,0 +1,97 @@
+"""Pure ASGI middleware (no buffering, so streamed responses stay streamed): request ids, body limits, metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ui.api.errors import error_body
+from ui.api.metrics import ApiMetrics
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` as an HTTPException so FastAPI's body parsing passes it on unchanged (as a 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over the limit of {limit} bytes")
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+    body = json.dumps(error_body(code, message, request_id)).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode()), (b"connection", b"close")],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (the caller's `X-Request-ID` if sane), enforces the body size limit while the body
+    streams in (a lying or absent Content-Length does not help), and records Prometheus metrics by route template."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        supplied = headers.get("x-request-id", "")
+        request_id = supplied if _SAFE_ID.match(supplied) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        method = scope["method"]
+        started = time.perf_counter()
+        status_holder: dict[str, Any] = {"status": 500, "started": False}
+
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            self.metrics.rejected.labels("body_too_large").inc()
+            await _send_error(send, 413, "payload_too_large",
+                              f"request body over the limit of {self.max_body_bytes} bytes", request_id)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge(self.max_body_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            self.metrics.rejected.labels("body_too_large").inc()
+            if not status_holder["started"]:
+                status_holder["status"] = 413
+                await _send_error(send, 413, "payload_too_large",
+                                  f"request body over the limit of {self.max_body_bytes} bytes", request_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or ("unmatched" if status_holder["status"] == 404 else "other")
+            elapsed = time.perf_counter() - started
+            self.metrics.requests.labels(method, template, str(status_holder["status"])).inc()
+            self.metrics.latency.labels(method, template).observe(elapsed)

@@ -1,0 +1,20 @@
+"""Liveness/readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness and readiness: `status` is `ok` once every model is warm")
+def healthz(request: Request) -> dict[str, object]:
+    report = request.app.state.readiness.report()
+    request.app.state.metrics.ready.set(1 if report["ready"] else 0)
+    return report
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
