@@ -25,6 +25,7 @@ from ui.api.routers import health, pages
 from ui.api.settings import ApiSettings
 from ui.api.warmup import warmup_steps
 
+
 def _api_fallback() -> APIRouter:
     """Unknown paths under /v1 answer with the API's error shape, even when Gradio is mounted at `/`."""
     router = APIRouter(include_in_schema=False)

@@ -86,6 +86,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error in %s %s (request %s)", request.method, request.url.path,
-                      getattr(request.state, "request_id", "-"))
+        log.exception(
+            "unhandled error in %s %s (request %s)",
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", "-"),
+        )
         return error_response(request, 500, "internal_error", "the server could not complete the request")

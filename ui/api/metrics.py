@@ -9,17 +9,23 @@ class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "commerce_http_requests", "HTTP requests by route template, method and status",
-            ["method", "route", "status"], registry=self.registry,
+            "commerce_http_requests",
+            "HTTP requests by route template, method and status",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "commerce_http_request_seconds", "Time to the end of the response by route template",
-            ["method", "route"], registry=self.registry,
+            "commerce_http_request_seconds",
+            "Time to the end of the response by route template",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.first_token = Histogram(
-            "commerce_chat_first_token_seconds", "Time from a streamed chat request to its first token",
-            registry=self.registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30),
+            "commerce_chat_first_token_seconds",
+            "Time from a streamed chat request to its first token",
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30),
         )
         self.turns_in_flight = Gauge("commerce_chat_turns_in_flight", "Chat turns running now", registry=self.registry)
         self.rejected = Counter(

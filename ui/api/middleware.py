@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ui.api.errors import error_body
 from ui.api.metrics import ApiMetrics
 
+
 class BodyTooLarge(HTTPException):
     """Raised from `receive` as an HTTPException so FastAPI's body parsing passes it on unchanged (as a 413)."""
 
@@ -26,12 +27,18 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
     body = json.dumps(error_body(code, message, request_id)).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", request_id.encode()), (b"connection", b"close")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -59,8 +66,13 @@ class RequestContextMiddleware:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             self.metrics.rejected.labels("body_too_large").inc()
-            await _send_error(send, 413, "payload_too_large",
-                              f"request body over the limit of {self.max_body_bytes} bytes", request_id)
+            await _send_error(
+                send,
+                413,
+                "payload_too_large",
+                f"request body over the limit of {self.max_body_bytes} bytes",
+                request_id,
+            )
             return
 
         received = 0
@@ -87,8 +99,13 @@ class RequestContextMiddleware:
             self.metrics.rejected.labels("body_too_large").inc()
             if not status_holder["started"]:
                 status_holder["status"] = 413
-                await _send_error(send, 413, "payload_too_large",
-                                  f"request body over the limit of {self.max_body_bytes} bytes", request_id)
+                await _send_error(
+                    send,
+                    413,
+                    "payload_too_large",
+                    f"request body over the limit of {self.max_body_bytes} bytes",
+                    request_id,
+                )
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or ("unmatched" if status_holder["status"] == 404 else "other")

@@ -71,7 +71,5 @@ class Readiness:
             "status": status,
             "ready": self.ready,
             "uptime_s": round(time.monotonic() - self.started_at, 1),
-            "components": {
-                name: {k: v for k, v in vars(s).items() if v is not None} for name, s in self.state.items()
-            },
+            "components": {name: {k: v for k, v in vars(s).items() if v is not None} for name, s in self.state.items()},
         }

@@ -57,8 +57,12 @@ def _client_ip(request: Request) -> str:
 
 def _too_many(wait_s: float, what: str) -> ApiError:
     retry = max(1, math.ceil(wait_s))
-    return ApiError(429, "rate_limited", f"too many requests for this {what}; retry in {retry} s",
-                    headers={"Retry-After": str(retry)})
+    return ApiError(
+        429,
+        "rate_limited",
+        f"too many requests for this {what}; retry in {retry} s",
+        headers={"Retry-After": str(retry)},
+    )
 
 
 def require_api_key(
@@ -73,16 +77,23 @@ def require_api_key(
     supplied = header_key or (bearer.credentials if bearer else None)
     if keys:
         if not supplied:
-            raise ApiError(401, "missing_api_key", "send an API key as X-API-Key or Authorization: Bearer",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "missing_api_key",
+                "send an API key as X-API-Key or Authorization: Bearer",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if not matches_any(supplied, keys):
             raise ApiError(401, "invalid_api_key", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
         caller = Caller(key_id=credential_id(supplied), ip=ip)
     elif is_loopback(ip):
         caller = Caller(key_id=None, ip=ip)
     else:
-        raise ApiError(403, "loopback_only",
-                       "no API keys are configured, so the API serves this machine only (set COMMERCE_ASSISTANT_API_KEYS)")
+        raise ApiError(
+            403,
+            "loopback_only",
+            "no API keys are configured, so the API serves this machine only (set COMMERCE_ASSISTANT_API_KEYS)",
+        )
     ip_limiter: RateLimiter = state.ip_limiter
     key_limiter: RateLimiter = state.key_limiter
     wait = ip_limiter.acquire(ip)
@@ -95,17 +106,20 @@ def require_api_key(
     return caller
 
 
-def require_reviewer(
-    request: Request, bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)
-) -> str:
+def require_reviewer(request: Request, bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
     """Admits a reviewer by token; returns the reviewer's name for the audit trail. No tokens set: closed to all."""
     tokens: list[str] = request.app.state.runtime.settings.reviewer_tokens
     if not tokens:
-        raise ApiError(401, "review_closed", "the review queue is closed: no reviewer tokens are configured",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "review_closed",
+            "the review queue is closed: no reviewer tokens are configured",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if bearer is None or not matches_any(bearer.credentials, tokens):
-        raise ApiError(401, "invalid_reviewer_token", "a valid reviewer token is required",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, "invalid_reviewer_token", "a valid reviewer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
     wait = request.app.state.ip_limiter.acquire(_client_ip(request))
     if wait:
         raise _too_many(wait, "client address")

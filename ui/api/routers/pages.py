@@ -16,8 +16,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/widget.js")
 def widget_script() -> FileResponse:
-    return FileResponse(WIDGET_DIR / "widget.js", media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=300"})
+    return FileResponse(
+        WIDGET_DIR / "widget.js", media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"}
+    )
 
 
 @router.get("/widget/demo")
