@@ -1,0 +1,222 @@
+"""The grounding guard: prices, stock states, order statuses and policy numbers in a generated reply are checked
+against the data the turn used. A wrong value is corrected where the sentence names exactly one product or order,
+and the sentence is removed otherwise. Works sentence by sentence, so streamed text is checked before it is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_MONEY = re.compile(
+    r"(?:US\$|\$|USD\s?|¥|￥|€|£)\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:dollars?|USD|美元|元|块)",
+    re.IGNORECASE,
+)
+_ORDER_ID = re.compile(r"#?\b(W\d{7})\b", re.IGNORECASE)
+_STATUSES = (
+    "pending (item modified)", "return requested", "exchange requested", "pending", "processed", "delivered",
+    "cancelled", "canceled", "shipped",
+)  # fmt: skip
+_STATUS = re.compile(r"\b(" + "|".join(re.escape(s).replace(r"\ ", r"\s") for s in _STATUSES) + r")\b", re.I)
+_OUT = re.compile(r"\b(out of stock|sold out|unavailable|not available|not in stock)\b|缺货|无货|售罄", re.I)
+_IN = re.compile(r"\b(in stock|available now|available)\b|有货|现货", re.I)
+_DAYS = re.compile(r"\b(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:business\s+|working\s+)?(days?|weeks?|months?)\b|(\d+)\s*天")
+_PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s?%")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s+|(?<=[。！？；])|\n+")
+
+
+@dataclass
+class GroundedProduct:
+    id: str
+    title: str
+    price: float | None
+    in_stock: bool
+    brand: str = ""
+
+
+@dataclass
+class Facts:
+    """What the turn read from the data; anything else the model states about these kinds of facts is suspect."""
+
+    products: list[GroundedProduct] = field(default_factory=list)
+    amounts: set[float] = field(default_factory=set)
+    orders: dict[str, str] = field(default_factory=dict)  # order id -> status
+    policy_text: str = ""
+    numbers_text: str = ""  # any other source text whose numbers may be quoted (product attributes, the template)
+
+    def allowed_amounts(self) -> set[float]:
+        return self.amounts | {p.price for p in self.products if p.price is not None}
+
+
+@dataclass
+class GuardReport:
+    corrected: int = 0
+    removed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [part for part in _SENTENCE_END.split(text) if part and part.strip()]
+
+
+def check_sentence(sentence: str, facts: Facts, report: GuardReport) -> str | None:
+    """The sentence as it may be shown (possibly corrected), or None when it must be removed."""
+    fixed = _check_money(sentence, facts, report)
+    if fixed is None:
+        return None
+    fixed = _check_orders(fixed, facts, report)
+    if fixed is None:
+        return None
+    fixed = _check_stock(fixed, facts, report)
+    if fixed is None:
+        return None
+    return _check_policy_numbers(fixed, facts, report)
+
+
+def guard_text(text: str, facts: Facts) -> tuple[str, GuardReport]:
+    report = GuardReport()
+    kept = [s for s in (check_sentence(s, facts, report) for s in split_sentences(text)) if s]
+    return " ".join(s.strip() for s in kept), report
+
+
+class SentenceGuard:
+    """Feed streamed tokens; get back checked sentences as soon as each one ends."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.report = GuardReport()
+        self._buffer = ""
+
+    def feed(self, token: str) -> list[str]:
+        self._buffer += token
+        parts = _SENTENCE_END.split(self._buffer)
+        if len(parts) == 1:
+            return []
+        self._buffer = parts[-1]
+        return self._checked(parts[:-1])
+
+    def flush(self) -> list[str]:
+        rest, self._buffer = self._buffer, ""
+        return self._checked([rest])
+
+    def _checked(self, sentences: list[str]) -> list[str]:
+        out = []
+        for sentence in sentences:
+            if sentence and sentence.strip():
+                checked = check_sentence(sentence, self.facts, self.report)
+                if checked:
+                    out.append(checked.strip())
+        return out
+
+
+def _mentioned_products(sentence: str, facts: Facts) -> list[GroundedProduct]:
+    lowered = sentence.lower()
+    found = []
+    for product in facts.products:
+        head = " ".join(product.title.lower().split()[:3])
+        if (head and head in lowered) or product.title.lower() in lowered:
+            found.append(product)
+    if not found:
+        found = [p for p in facts.products if p.brand and re.search(rf"\b{re.escape(p.brand.lower())}\b", lowered)]
+    return found
+
+
+def _parse_amount(match: re.Match[str]) -> float | None:
+    raw = (match.group(1) or match.group(2) or "").replace(",", "")
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+def _check_money(sentence: str, facts: Facts, report: GuardReport) -> str | None:
+    allowed = facts.allowed_amounts()
+    matches = list(_MONEY.finditer(sentence))
+    if not matches:
+        return sentence
+    result = sentence
+    for match in reversed(matches):
+        amount = _parse_amount(match)
+        if amount is None or any(abs(amount - a) < 0.006 for a in allowed):
+            continue
+        products = _mentioned_products(sentence, facts)
+        priced = [p for p in products if p.price is not None]
+        if len(priced) == 1:
+            price = priced[0].price or 0.0
+            result = result[: match.start()] + f"${price:,.2f}" + result[match.end() :]
+            report.corrected += 1
+            report.notes.append(f"price {amount} -> {price} for {priced[0].id}")
+        else:
+            report.removed += 1
+            report.notes.append(f"removed unsupported amount {amount}: {sentence.strip()[:80]}")
+            return None
+    return result
+
+
+def _check_orders(sentence: str, facts: Facts, report: GuardReport) -> str | None:
+    ids = [f"#{m.upper()}" for m in _ORDER_ID.findall(sentence)]
+    for order_id in ids:
+        if order_id not in facts.orders:
+            report.removed += 1
+            report.notes.append(f"removed unknown order {order_id}")
+            return None
+    statuses = list(_STATUS.finditer(sentence))
+    if not statuses:
+        return sentence
+    targets = ids or (list(facts.orders) if len(facts.orders) == 1 else [])
+    if len(targets) != 1:
+        if statuses and facts.orders and not ids:
+            report.removed += 1
+            report.notes.append("removed a status not tied to one order")
+            return None
+        return sentence
+    actual = facts.orders[targets[0]]
+    result = sentence
+    for match in reversed(statuses):
+        said = re.sub(r"\s+", " ", match.group(1).lower()).replace("canceled", "cancelled")
+        if said == actual or said in actual.split(" ("):
+            continue
+        result = result[: match.start()] + actual + result[match.end() :]
+        report.corrected += 1
+        report.notes.append(f"status {said} -> {actual} for {targets[0]}")
+    return result
+
+
+def _check_stock(sentence: str, facts: Facts, report: GuardReport) -> str | None:
+    says_out = _OUT.search(sentence)
+    says_in = None if says_out else _IN.search(sentence)
+    if not (says_out or says_in) or not facts.products:
+        return sentence
+    claim_in = says_in is not None
+    products = _mentioned_products(sentence, facts)
+    if len(products) == 1:
+        if products[0].in_stock == claim_in:
+            return sentence
+        match = says_out or says_in
+        assert match is not None
+        replacement = "in stock" if products[0].in_stock else "out of stock"
+        report.corrected += 1
+        report.notes.append(f"stock for {products[0].id} -> {replacement}")
+        return sentence[: match.start()] + replacement + sentence[match.end() :]
+    candidates = products or facts.products
+    if all(p.in_stock == claim_in for p in candidates):
+        return sentence
+    report.removed += 1
+    report.notes.append(f"removed an unverifiable stock claim: {sentence.strip()[:80]}")
+    return None
+
+
+def _check_policy_numbers(sentence: str, facts: Facts, report: GuardReport) -> str | None:
+    source = f"{facts.policy_text} {facts.numbers_text}".lower()
+    for match in _DAYS.finditer(sentence):
+        numbers = [g for g in (match.group(1), match.group(2), match.group(4)) if g]
+        if any(not re.search(rf"\b{n}\b", source) for n in numbers):
+            report.removed += 1
+            report.notes.append(f"removed an unsupported time frame: {match.group(0)}")
+            return None
+    for match in _PERCENT.finditer(sentence):
+        if match.group(1) not in source:
+            report.removed += 1
+            report.notes.append(f"removed an unsupported percentage: {match.group(0)}")
+            return None
+    return sentence
