@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from assistant.config import Settings
 from assistant.db import make_engine
+from assistant.llm import LLM, make_llm
 from assistant.store import StoreDB, StoreTools
 from retrieval.chroma import make_chroma_client
 
@@ -33,3 +34,8 @@ class Runtime:
     def store(self) -> StoreTools:
         """The store's customer-service tools (and, as `.db`, its records) under the store's policy."""
         return StoreTools(StoreDB(self.db))
+
+    @cached_property
+    def llm(self) -> LLM | None:
+        """The configured LLM (`--llm`); None means replies from templates. Loaded on first use."""
+        return make_llm(self.settings.llm, self.settings)

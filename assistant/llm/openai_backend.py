@@ -1,0 +1,73 @@
+"""OpenAI-compatible chat server backend (vLLM, llama.cpp server, Ollama, OpenAI itself) through the `openai` client."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import httpx
+import openai
+
+from assistant.llm.base import LLMError, LLMTimeout, Messages, StreamingLLM
+
+
+class OpenAICompatibleLLM(StreamingLLM):
+    """Streams chat completions from `base_url` (e.g. `http://gpu-host:8000/v1`). The API key comes from
+    `OPENAI_API_KEY` when the server needs one. Without a model name, the server's first listed model is used."""
+
+    name = "openai"
+
+    def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+            max_retries=0,
+        )
+        self.model_id = model or self._first_model()
+
+    def _first_model(self) -> str:
+        try:
+            models = self._client.with_options(timeout=10.0).models.list()
+            return next(iter(models)).id
+        except (openai.OpenAIError, httpx.HTTPError, StopIteration, AttributeError) as exc:
+            raise LLMError(f"cannot list the models of {self.base_url}; give one as openai:URL#MODEL ({exc})") from exc
+
+    def stream(
+        self,
+        messages: Messages,
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        stop: list[str] | None = None,
+        timeout_s: float,
+    ) -> Iterator[str]:
+        deadline = time.monotonic() + timeout_s
+        what = f"openai {self.base_url} {self.model_id}"
+        try:
+            # The client's timeout bounds each connect and read; the deadline bounds the whole reply.
+            response = self._client.with_options(timeout=timeout_s).chat.completions.create(
+                model=self.model_id,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stop=stop or None,
+                stream=True,
+            )
+            with response:
+                for chunk in response:
+                    if time.monotonic() > deadline:
+                        raise LLMTimeout(f"{what}: no complete answer within {timeout_s:g} s")
+                    choices = getattr(chunk, "choices", None)
+                    if choices is None:
+                        raise LLMError(f"{what}: malformed stream chunk {chunk!r:.200}")
+                    # Servers may end with a usage-only chunk that has no choices.
+                    if choices and choices[0].delta is not None and choices[0].delta.content:
+                        yield choices[0].delta.content
+        except openai.APITimeoutError as exc:
+            raise LLMTimeout(f"{what}: no answer within {timeout_s:g} s") from exc
+        except LLMError:
+            raise
+        except (openai.OpenAIError, httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
+            raise LLMError(f"{what}: {type(exc).__name__}: {exc}") from exc
