@@ -1,0 +1,250 @@
+"""Hybrid product search: field-weighted BM25 + dense vectors from the catalog store, fused by weighted scores.
+
+`ProductSearcher(store, index_dir).search("bluetooth headphones under $50", k=10)` returns `SearchHit`s.
+Filters come from explicit `SearchFilters` and from the query text ("under $50", "50元以下", a catalog brand or
+category); explicit ones win. Each hit carries a `score` (higher is better) and `why`: a list of short,
+human-readable reasons (matched terms, filters satisfied, similarity). A wrapper (e.g. personalization) may
+re-rank hits by changing `score` and appending to `why`.
+
+The searcher keeps an in-memory copy of the catalog (products, vectors mirrored from Chroma, the lexical index)
+and checks the store's revision token on every query, so an ingest in another process is seen at the next query.
+Dense scores are exact (one matrix-vector product over the mirrored vectors), which at catalog sizes up to a few
+hundred thousand products is both faster and more accurate than an approximate HNSW query.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.catalog_store import CatalogStore
+from retrieval.lexical import LexicalIndex, tokenize, translate_terms
+from retrieval.models import Product
+from retrieval.query_parser import ParsedQuery, SearchFilters, parse_query
+
+__all__ = ["FusionWeights", "ProductSearcher", "SearchFilters", "SearchHit"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SearchHit:
+    product: Product
+    score: float
+    why: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """How lexical and dense evidence are combined (chosen on the dev judgements, see bench/search.py)."""
+
+    lexical: float = 0.5
+    dense: float = 0.5
+    dense_floor_rank: int = 100
+    """Dense scores are rescaled so the best product is 1 and the product at this rank is 0."""
+    brand_boost: float = 0.3
+    """Added when the product's brand is one named in the query (a soft preference, not a filter)."""
+
+
+@dataclass
+class _Catalog:
+    revision: str
+    products: list[Product]
+    vectors: np.ndarray
+    lexical: LexicalIndex
+    prices: np.ndarray
+    brands: np.ndarray
+    categories: np.ndarray
+    in_stock: np.ndarray
+    brand_names: list[str]
+    category_names: list[str]
+
+
+class ProductSearcher:
+    """Hybrid search over a `CatalogStore`. Thread-safe; one instance per process is enough."""
+
+    def __init__(
+        self, store: CatalogStore, index_dir: Path | None = None, weights: FusionWeights | None = None
+    ) -> None:
+        self.store = store
+        self.index_dir = index_dir
+        self.weights = weights or FusionWeights()
+        self._catalog: _Catalog | None = None
+        self._lock = threading.Lock()
+
+    # --- public ----------------------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[SearchHit]:
+        """The k best products for QUERY that satisfy the filters (explicit ones override parsed ones)."""
+        catalog = self.refresh()
+        if not catalog.products or k <= 0:
+            return []
+        parsed = parse_query(query, catalog.brand_names, catalog.category_names)
+        explicit = filters or SearchFilters()
+        active = explicit.merged_over(_hard_filters(parsed.filters))
+        mask = self._mask(catalog, active)
+        if not mask.any():
+            return []
+        tokens = _query_terms(parsed.text)
+        lexical = catalog.lexical.scores(tokens)
+        query_vector = self.store.embedder.encode_query([parsed.text])[0]
+        dense = catalog.vectors @ query_vector
+        score = self._fuse(lexical, dense, mask)
+        boost_brand = explicit.brand is None and parsed.filters.brand
+        if boost_brand:
+            score = score + self.weights.brand_boost * (catalog.brands == parsed.filters.brand.lower())
+        score = np.where(mask, score, -np.inf)
+        top = _top_k(score, k)
+        return [
+            SearchHit(
+                product=catalog.products[i],
+                score=round(float(score[i]), 4),
+                why=self._why(catalog, i, tokens, float(dense[i]), active, parsed, bool(boost_brand)),
+            )
+            for i in top
+            if np.isfinite(score[i])
+        ]
+
+    def parse(self, query: str) -> ParsedQuery:
+        """The filters and free text read from QUERY against this catalog's brands and categories."""
+        catalog = self.refresh()
+        return parse_query(query, catalog.brand_names, catalog.category_names)
+
+    def refresh(self) -> _Catalog:
+        """The in-memory catalog, reloaded when the store's revision changed (in this or another process)."""
+        revision = self.store.revision()
+        if self._catalog is not None and self._catalog.revision == revision:
+            return self._catalog
+        with self._lock:
+            if self._catalog is None or self._catalog.revision != revision:
+                self._catalog = self._load()
+            return self._catalog
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _load(self) -> _Catalog:
+        for _ in range(5):
+            revision = self.store.revision()
+            products, vectors = self.store.snapshot()
+            if self.store.revision() == revision:
+                break
+        lexical = self._lexical(products, revision)
+        order = {pid: row for row, pid in enumerate(lexical.ids)}
+        ranks = np.argsort([order[p.id] for p in products]) if products else np.zeros(0, dtype=int)
+        products = [products[i] for i in ranks]
+        vectors = vectors[ranks] if len(products) else vectors
+        brands = np.array([p.brand.lower() for p in products], dtype=object)
+        categories = np.array([p.category.lower() for p in products], dtype=object)
+        return _Catalog(
+            revision=revision,
+            products=products,
+            vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+            lexical=lexical,
+            prices=np.array([np.nan if p.price is None else p.price for p in products], dtype=np.float64),
+            brands=brands,
+            categories=categories,
+            in_stock=np.array([p.in_stock for p in products], dtype=bool),
+            brand_names=_recognisable_brands(products),
+            category_names=sorted({c for c in categories if c}),
+        )
+
+    def _lexical(self, products: list[Product], revision: str) -> LexicalIndex:
+        path = self.index_dir / f"{self.store.name}.lexical.pkl" if self.index_dir else None
+        if path is not None:
+            saved = LexicalIndex.load(path)
+            if saved is not None and saved.revision == revision and sorted(saved.ids) == sorted(p.id for p in products):
+                return saved
+        log.info("building the lexical index for %d products", len(products))
+        index = LexicalIndex.build(products, revision)
+        if path is not None:
+            index.save(path)
+        return index
+
+    @staticmethod
+    def _mask(catalog: _Catalog, filters: SearchFilters) -> np.ndarray:
+        mask = np.ones(len(catalog.products), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if filters.min_price is not None:
+                mask &= catalog.prices >= filters.min_price
+            if filters.max_price is not None:
+                mask &= catalog.prices <= filters.max_price
+        if filters.brand:
+            mask &= catalog.brands == filters.brand.lower()
+        if filters.category:
+            mask &= catalog.categories == filters.category.lower()
+        if filters.in_stock:
+            mask &= catalog.in_stock
+        return mask
+
+    def _fuse(self, lexical: np.ndarray, dense: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w = self.weights
+        lex_max = float(lexical[mask].max()) if mask.any() else 0.0
+        lex = lexical / lex_max if lex_max > 0 else lexical
+        allowed = dense[mask]
+        rank = min(w.dense_floor_rank, len(allowed)) - 1
+        hi = float(allowed.max())
+        lo = float(np.partition(allowed, len(allowed) - 1 - rank)[len(allowed) - 1 - rank]) if rank > 0 else 0.0
+        den = np.clip((dense - lo) / (hi - lo), 0.0, None) if hi > lo else np.zeros_like(dense)
+        return w.lexical * lex + w.dense * den
+
+    @staticmethod
+    def _why(
+        catalog: _Catalog, row: int, tokens: list[str], similarity: float, filters: SearchFilters,
+        parsed: ParsedQuery, brand_boosted: bool,
+    ) -> list[str]:
+        product = catalog.products[row]
+        reasons: list[str] = []
+        terms = catalog.lexical.matched_terms(row, tokens)
+        if terms:
+            reasons.append("matches " + ", ".join(terms))
+        reasons.append(f"similarity {similarity:.2f}")
+        if filters.min_price is not None or filters.max_price is not None:
+            lo = "" if filters.min_price is None else f"{filters.min_price:g} ≤ "
+            hi = "" if filters.max_price is None else f" ≤ {filters.max_price:g}"
+            reasons.append(f"price {lo}{product.price:g} {product.currency}{hi}")
+        if filters.brand:
+            reasons.append(f"brand {product.brand}")
+        elif brand_boosted and product.brand.lower() == (parsed.filters.brand or "").lower():
+            reasons.append(f"brand {product.brand} named in the query")
+        if filters.category:
+            reasons.append(f"category {product.category}")
+        if filters.in_stock:
+            reasons.append("in stock")
+        return reasons
+
+
+def _hard_filters(parsed: SearchFilters) -> SearchFilters:
+    """Parsed filters that constrain results. A brand named in the query is a ranking boost instead: shoppers
+    write "nintendo switch" or "iphone case" and still want accessories from other brands."""
+    return SearchFilters(
+        min_price=parsed.min_price, max_price=parsed.max_price, category=parsed.category, in_stock=parsed.in_stock
+    )
+
+
+def _query_terms(text: str) -> list[str]:
+    tokens = tokenize(text)
+    return list(dict.fromkeys(tokens + translate_terms(tokens)))
+
+
+def _top_k(score: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, len(score))
+    part = np.argpartition(-score, k - 1)[:k]
+    return part[np.argsort(-score[part], kind="stable")]
+
+
+def _recognisable_brands(products: list[Product]) -> list[str]:
+    """Brands that can be read from a query: a brand whose name is mostly used for that brand's own products
+    (so a brand called e.g. "Case" is not detected in "laptop case")."""
+    brand_counts = Counter(p.brand.lower() for p in products if p.brand)
+    names = [b for b, n in brand_counts.items() if len(b) >= 2]
+    title_mentions: Counter[str] = Counter()
+    single_word = {b for b in names if " " not in b}
+    for p in products:
+        for word in set(p.title.lower().split()) & single_word:
+            title_mentions[word] += 1
+    return sorted(
+        b for b in names if b not in single_word or title_mentions[b] <= 2 * brand_counts[b]
+    )
