@@ -15,7 +15,10 @@ from assistant.config import Settings
 from assistant.db import make_engine
 from assistant.llm import LLM, make_llm
 from assistant.store import StoreDB, StoreTools
+from retrieval.catalog_store import CatalogStore
 from retrieval.chroma import make_chroma_client
+from retrieval.embeddings import Embedder, get_embedder
+from retrieval.search import ProductSearcher
 
 
 class Runtime:
@@ -29,6 +32,21 @@ class Runtime:
     @cached_property
     def chroma(self) -> chromadb.ClientAPI:
         return make_chroma_client(self.settings.chroma_path, self.settings.chroma_url)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The sentence embedder (`COMMERCE_ASSISTANT_EMBEDDING_MODEL`, "auto" = the measured default)."""
+        return get_embedder(self.settings.embedding_model, self.settings.models_dir)
+
+    @cached_property
+    def catalog(self) -> CatalogStore:
+        """The products in Chroma (the `products` collection)."""
+        return CatalogStore(self.chroma, self.embedder)
+
+    @cached_property
+    def searcher(self) -> ProductSearcher:
+        """Hybrid product search; its lexical index is kept under the data dir."""
+        return ProductSearcher(self.catalog, self.settings.data_dir / "search")
 
     @cached_property
     def store(self) -> StoreTools:
