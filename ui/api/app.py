@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Match
 
 from assistant.runtime import Runtime
 from ui.api.errors import ApiError, install_error_handlers
@@ -21,7 +22,7 @@ from ui.api.metrics import ApiMetrics
 from ui.api.middleware import RequestContextMiddleware
 from ui.api.ratelimit import RateLimiter
 from ui.api.readiness import Readiness
-from ui.api.routers import health, pages
+from ui.api.routers import health, pages, search
 from ui.api.settings import ApiSettings
 from ui.api.warmup import warmup_steps
 
@@ -31,7 +32,13 @@ def _api_fallback() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    def _unknown(rest: str) -> None:
+    def _unknown(rest: str, request: Request) -> None:
+        # A known path with another method reaches here too (this route fully matches); answer it as Starlette would.
+        if any(
+            r is not request.scope.get("route") and r.matches(request.scope)[0] == Match.PARTIAL
+            for r in request.app.router.routes
+        ):
+            raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed on /v1/{rest}")
         raise ApiError(404, "not_found", f"no such endpoint: /v1/{rest}")
 
     return router
@@ -75,6 +82,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(search.router)
     app.include_router(_api_fallback())
 
     app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)

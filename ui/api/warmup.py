@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import text
 
 from assistant.runtime import Runtime
+from assistant.store.loading import ensure_sample_store
 
 
 def warmup_steps(runtime: Runtime) -> dict[str, Callable[[], object]]:
@@ -14,7 +15,16 @@ def warmup_steps(runtime: Runtime) -> dict[str, Callable[[], object]]:
         with runtime.db.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def chroma() -> None:
-        runtime.chroma.heartbeat()
+    def catalog() -> None:
+        # With nothing ingested yet, `serve` shows the bundled demo store rather than an empty shop.
+        ensure_sample_store(runtime, progress=False)
 
-    return {"database": database, "chroma": chroma}
+    def search() -> None:
+        runtime.searcher.search("headphones", k=1)
+
+    def llm() -> None:
+        model = runtime.llm
+        if model is not None:  # "none" answers from templates: nothing to load
+            model.complete([{"role": "user", "content": "hi"}], max_tokens=1, timeout_s=runtime.settings.llm_timeout_s)
+
+    return {"database": database, "catalog": catalog, "search": search, "llm": llm}
