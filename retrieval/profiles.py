@@ -1,0 +1,450 @@
+"""Live user profiles: interest vector, item history, brand/category affinities, price band, recent queries.
+
+Every decayed quantity is kept in "growth form" relative to the profile's origin time t0:
+`acc += weight * 2**((t - t0) / half_life)`; its value at time `now` is `acc * 2**(-(now - t0) / half_life)`.
+An event therefore touches only what it changes (no pass over the whole profile to decay it), events may arrive
+out of order, and the direction of the interest vector does not depend on `now`.
+
+The SQL row is the profile of record (read-your-writes: the event's transaction updates it); the process keeps a
+cache validated by the row's version, so other processes' writes are seen. The normalised interest vector is
+mirrored into the `user_profiles` Chroma collection by `ProfileVectors`, batched (a Chroma write costs tens of
+milliseconds, far over the per-event budget).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import chromadb
+import numpy as np
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+
+from retrieval.events import StoredEvent
+from retrieval.product_lookup import ProductLookup
+
+log = logging.getLogger(__name__)
+
+DAY = 86_400.0
+# How much each kind of engagement says about taste; a rating moves it up or down around a neutral 3 stars.
+EVENT_WEIGHTS = {"view": 1.0, "add_to_cart": 3.0, "purchase": 5.0, "search": 0.0}
+PROFILE_COLLECTION = "user_profiles"
+
+metadata = MetaData()
+
+profiles_table = Table(
+    "user_profiles",
+    metadata,
+    Column("user_key", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_ts", Float, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("vector", LargeBinary),
+)
+
+
+def event_weight(event: StoredEvent) -> float:
+    if event.type == "rate":
+        return ((event.value or 3.0) - 3.0) * 2.0
+    return EVENT_WEIGHTS[event.type] * (1.0 + math.log(max(event.quantity, 1)))
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    interest_half_life_days: float = 14.0  # interest vector and recent engagement: taste drifts
+    history_half_life_days: float = 180.0  # purchase history and affinities: habits last (chosen on the eval)
+    max_items: int = 600
+    recent_events: int = 50
+    recent_queries: int = 10
+
+
+@dataclass
+class ItemStat:
+    """One product's place in a user's history (decayed scores in growth form)."""
+
+    history: float = 0.0
+    interest: float = 0.0
+    views: int = 0
+    carts: int = 0
+    purchases: int = 0
+    last_ts: float = 0.0
+
+    def to_list(self) -> list[float]:
+        return [self.history, self.interest, self.views, self.carts, self.purchases, self.last_ts]
+
+    @classmethod
+    def from_list(cls, v: list[float]) -> ItemStat:
+        return cls(v[0], v[1], int(v[2]), int(v[3]), int(v[4]), v[5])
+
+
+@dataclass
+class UserProfile:
+    user_key: str
+    t0: float
+    version: int = 0
+    updated_ts: float = 0.0
+    vector: np.ndarray | None = None  # growth-form interest sum (unnormalised)
+    items: dict[str, ItemStat] = field(default_factory=dict)
+    brands: dict[str, float] = field(default_factory=dict)
+    categories: dict[str, float] = field(default_factory=dict)
+    price: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # growth sums of w, w*log p, w*log² p
+    recent: list[tuple[float, str, str]] = field(default_factory=list)  # (ts, type, product_id), newest last
+    queries: list[tuple[float, str]] = field(default_factory=list)
+
+    # --- updating ------------------------------------------------------------------------------------------
+    def apply(self, event: StoredEvent, vector: np.ndarray | None, config: ProfileConfig) -> None:
+        self._rebase_if_needed(event.ts, config)
+        self.version += 1
+        self.updated_ts = max(self.updated_ts, event.ts)
+        if event.type == "search":
+            self.queries = sorted([*self.queries, (event.ts, event.query or "")])[-config.recent_queries :]
+            return
+        pid = event.product_id or ""
+        weight = event_weight(event)
+        g_interest = 2.0 ** ((event.ts - self.t0) / (config.interest_half_life_days * DAY))
+        g_history = 2.0 ** ((event.ts - self.t0) / (config.history_half_life_days * DAY))
+        stat = self.items.setdefault(pid, ItemStat())
+        stat.history += weight * g_history
+        stat.interest += weight * g_interest
+        stat.views += event.type == "view"
+        stat.carts += event.type == "add_to_cart"
+        stat.purchases += event.type == "purchase"
+        stat.last_ts = max(stat.last_ts, event.ts)
+        if vector is not None and weight:
+            contribution = (weight * g_interest) * vector
+            self.vector = contribution.astype(np.float32) if self.vector is None else self.vector + contribution
+        if weight > 0:
+            if event.brand:
+                self.brands[event.brand] = self.brands.get(event.brand, 0.0) + weight * g_history
+            if event.category:
+                self.categories[event.category] = self.categories.get(event.category, 0.0) + weight * g_history
+            if event.price and event.price > 0:
+                lp = math.log(event.price)
+                self.price = [
+                    self.price[0] + weight * g_history,
+                    self.price[1] + weight * g_history * lp,
+                    self.price[2] + weight * g_history * lp * lp,
+                ]
+        self.recent = sorted([*self.recent, (event.ts, event.type, pid)])[-config.recent_events :]
+        if len(self.items) > config.max_items * 1.2:
+            keep = sorted(self.items.items(), key=lambda kv: kv[1].history, reverse=True)[: config.max_items]
+            self.items = dict(keep)
+
+    def _rebase_if_needed(self, ts: float, config: ProfileConfig) -> None:
+        """Moves t0 forward before growth factors get near float range (after years of activity)."""
+        shortest = min(config.interest_half_life_days, config.history_half_life_days) * DAY
+        if (ts - self.t0) / shortest < 500:
+            return
+        fi = 2.0 ** (-(ts - self.t0) / (config.interest_half_life_days * DAY))
+        fh = 2.0 ** (-(ts - self.t0) / (config.history_half_life_days * DAY))
+        for stat in self.items.values():
+            stat.history *= fh
+            stat.interest *= fi
+        self.brands = {k: v * fh for k, v in self.brands.items()}
+        self.categories = {k: v * fh for k, v in self.categories.items()}
+        self.price = [v * fh for v in self.price]
+        if self.vector is not None:
+            self.vector = self.vector * fi
+        self.t0 = ts
+
+    # --- reading -------------------------------------------------------------------------------------------
+    def interest_vector(self) -> np.ndarray | None:
+        """The L2-normalised interest direction, or None before any product engagement."""
+        if self.vector is None:
+            return None
+        norm = float(np.linalg.norm(self.vector))
+        return None if norm < 1e-9 else (self.vector / norm).astype(np.float32)
+
+    def history_scores(self) -> dict[str, float]:
+        """Each engaged product's decayed history score, relative to the user's strongest (1.0)."""
+        return _relative({pid: s.history for pid, s in self.items.items()})
+
+    def interest_scores(self) -> dict[str, float]:
+        return _relative({pid: s.interest for pid, s in self.items.items()})
+
+    def brand_affinity(self) -> dict[str, float]:
+        return _relative(self.brands)
+
+    def category_affinity(self) -> dict[str, float]:
+        return _relative(self.categories)
+
+    def price_band(self) -> tuple[float, float] | None:
+        """The user's usual price range (geometric mean ± one standard deviation of prices engaged with)."""
+        sw, swx, swx2 = self.price
+        if sw <= 0:
+            return None
+        mean = swx / sw
+        std = math.sqrt(max(swx2 / sw - mean * mean, 0.0))
+        return math.exp(mean - std), math.exp(mean + std)
+
+    def events_since(self, since_ts: float, kind: str, product_id: str) -> int:
+        return sum(1 for ts, t, pid in self.recent if ts >= since_ts and t == kind and pid == product_id)
+
+    def summary(self) -> dict[str, Any]:
+        """What a profile panel shows (no user id: profiles only know the pseudonym)."""
+        band = self.price_band()
+        top = lambda d: [k for k, _ in sorted(d.items(), key=lambda kv: -kv[1])[:5]]  # noqa: E731
+        return {
+            "events": self.version,
+            "top_brands": top(self.brands),
+            "top_categories": top(self.categories),
+            "price_band": [round(band[0], 2), round(band[1], 2)] if band else None,
+            "recent_queries": [q for _, q in self.queries],
+            "recent": [{"ts": ts, "type": t, "product_id": pid} for ts, t, pid in self.recent[-10:]],
+        }
+
+    # --- storage -------------------------------------------------------------------------------------------
+    def state_json(self) -> str:
+        return json.dumps(
+            {
+                "t0": self.t0,
+                "items": {pid: s.to_list() for pid, s in self.items.items()},
+                "brands": self.brands,
+                "categories": self.categories,
+                "price": self.price,
+                "recent": self.recent,
+                "queries": self.queries,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_row(cls, row: Any) -> UserProfile:
+        state = json.loads(row.state)
+        return cls(
+            user_key=row.user_key,
+            t0=state["t0"],
+            version=row.version,
+            updated_ts=row.updated_ts,
+            vector=np.frombuffer(row.vector, dtype=np.float32).copy() if row.vector else None,
+            items={pid: ItemStat.from_list(v) for pid, v in state["items"].items()},
+            brands=state["brands"],
+            categories=state["categories"],
+            price=state["price"],
+            recent=[tuple(r) for r in state["recent"]],
+            queries=[tuple(q) for q in state["queries"]],
+        )
+
+
+def _relative(scores: dict[str, float]) -> dict[str, float]:
+    top = max(scores.values(), default=0.0)
+    if top <= 0:
+        return {}
+    return {k: v / top for k, v in scores.items() if v > 0}
+
+
+class ProfileVectors:
+    """The `user_profiles` Chroma collection: one normalised interest vector per pseudonymous user.
+
+    Writes are batched: `stage` records the newest vector, a background thread (and `flush`) upserts them.
+    """
+
+    def __init__(self, client: chromadb.ClientAPI, flush_interval_s: float = 1.0) -> None:
+        self.collection = client.get_or_create_collection(
+            PROFILE_COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        self._pending: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._interval = flush_interval_s
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def stage(self, user_key: str, vector: np.ndarray, meta: dict[str, Any]) -> None:
+        with self._lock:
+            self._pending[user_key] = (vector, meta)
+            if self._thread is None and self._interval > 0:
+                self._thread = threading.Thread(target=self._run, name="profile-vectors", daemon=True)
+                self._thread.start()
+
+    def flush(self) -> int:
+        """Writes every staged vector now; returns how many."""
+        with self._flush_lock:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            if not pending:
+                return 0
+            keys = list(pending)
+            for start in range(0, len(keys), 2000):
+                chunk = keys[start : start + 2000]
+                self.collection.upsert(
+                    ids=chunk,
+                    embeddings=np.stack([pending[k][0] for k in chunk]),
+                    metadatas=[pending[k][1] for k in chunk],
+                )
+            return len(keys)
+
+    def delete(self, user_key: str) -> int:
+        with self._flush_lock:
+            with self._lock:
+                self._pending.pop(user_key, None)
+            found = self.collection.get(ids=[user_key], include=[])["ids"]
+            if found:
+                self.collection.delete(ids=[user_key])
+            return len(found)
+
+    def get(self, user_key: str) -> np.ndarray | None:
+        got = self.collection.get(ids=[user_key], include=["embeddings"])
+        return np.asarray(got["embeddings"][0], dtype=np.float32) if got["ids"] else None
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait(self._interval)
+            if self._stopped.is_set():
+                return
+            try:
+                self.flush()
+            except Exception:  # keep the thread alive; the next flush retries with fresh vectors
+                log.exception("writing profile vectors to Chroma failed")
+
+
+class ProfileStore:
+    """Profiles of record in SQL, kept current by `EventIngestor` (it is an `EventSink`)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        lookup: ProductLookup,
+        vectors: ProfileVectors,
+        config: ProfileConfig | None = None,
+        cache_size: int = 20_000,
+    ) -> None:
+        self.engine = engine
+        self.lookup = lookup
+        self.vectors = vectors
+        self.config = config or ProfileConfig()
+        metadata.create_all(engine)
+        self._cache: OrderedDict[str, UserProfile] = OrderedDict()
+        self._pending: dict[str, UserProfile] = {}
+        self._cache_size = cache_size
+        self._lock = threading.RLock()
+
+    # --- EventSink -----------------------------------------------------------------------------------------
+    def apply(self, events: Sequence[StoredEvent], conn: Connection) -> None:
+        by_user: dict[str, list[StoredEvent]] = {}
+        for event in events:
+            by_user.setdefault(event.user_key, []).append(event)
+        vectors = self.lookup.vectors([e.product_id for e in events if e.product_id])
+        cols = profiles_table.c
+        stored = {
+            row.user_key: row
+            for row in conn.execute(
+                select(cols.user_key, cols.version).where(cols.user_key.in_(list(by_user))).with_for_update()
+            )
+        }
+        with self._lock:
+            self._pending = {}
+            for user_key, user_events in by_user.items():
+                row = stored.get(user_key)
+                profile = self._load(conn, user_key, row.version) if row else None
+                existed = profile is not None
+                if profile is None:
+                    profile = UserProfile(user_key=user_key, t0=min(e.ts for e in user_events))
+                for event in user_events:
+                    profile.apply(event, vectors.get(event.product_id or ""), self.config)
+                values = {
+                    "version": profile.version,
+                    "updated_ts": profile.updated_ts,
+                    "state": profile.state_json(),
+                    "vector": profile.vector.astype(np.float32).tobytes() if profile.vector is not None else None,
+                }
+                if existed:
+                    conn.execute(update(profiles_table).where(cols.user_key == user_key).values(**values))
+                else:
+                    conn.execute(insert(profiles_table).values(user_key=user_key, **values))
+                self._pending[user_key] = profile
+
+    def committed(self, events: Sequence[StoredEvent]) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            for user_key, profile in pending.items():
+                self._remember(profile)
+                direction = profile.interest_vector()
+                if direction is not None:
+                    self.vectors.stage(
+                        user_key, direction, {"version": profile.version, "updated_ts": profile.updated_ts}
+                    )
+
+    # --- reading -------------------------------------------------------------------------------------------
+    def get(self, user_key: str) -> UserProfile | None:
+        """The profile as of the last committed event (any process), or None for an unknown user."""
+        cols = profiles_table.c
+        with self.engine.connect() as conn:
+            version = conn.execute(select(cols.version).where(cols.user_key == user_key)).scalar_one_or_none()
+            if version is None:
+                with self._lock:
+                    self._cache.pop(user_key, None)
+                return None
+            return self._load(conn, user_key, version)
+
+    def _load(self, conn: Connection, user_key: str, version: int) -> UserProfile | None:
+        # A copy, so a transaction that rolls back never leaves its half-applied changes in the cache.
+        with self._lock:
+            cached = self._cache.get(user_key)
+            if cached is not None and cached.version == version:
+                self._cache.move_to_end(user_key)
+                return _copy(cached)
+        row = conn.execute(select(profiles_table).where(profiles_table.c.user_key == user_key)).one_or_none()
+        if row is None:
+            return None
+        profile = UserProfile.from_row(row)
+        with self._lock:
+            self._remember(profile)
+        return _copy(profile)
+
+    def _remember(self, profile: UserProfile) -> None:
+        self._cache[profile.user_key] = profile
+        self._cache.move_to_end(profile.user_key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    # --- erasing -------------------------------------------------------------------------------------------
+    def delete(self, user_key: str, conn: Connection) -> int:
+        with self._lock:
+            self._cache.pop(user_key, None)
+        return conn.execute(delete(profiles_table).where(profiles_table.c.user_key == user_key)).rowcount or 0
+
+
+def _copy(profile: UserProfile) -> UserProfile:
+    return UserProfile(
+        user_key=profile.user_key,
+        t0=profile.t0,
+        version=profile.version,
+        updated_ts=profile.updated_ts,
+        vector=None if profile.vector is None else profile.vector.copy(),
+        items={pid: replace(stat) for pid, stat in profile.items.items()},
+        brands=dict(profile.brands),
+        categories=dict(profile.categories),
+        price=list(profile.price),
+        recent=list(profile.recent),
+        queries=list(profile.queries),
+    )
