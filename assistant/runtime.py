@@ -13,11 +13,19 @@ from sqlalchemy import Engine
 
 from assistant.config import Settings
 from assistant.db import make_engine
+from assistant.dialogue.engine import DialogueEngine, GenerationSettings
 from assistant.llm import LLM, make_llm
+from assistant.sessions import SessionStore
 from assistant.store import StoreDB, StoreTools
 from retrieval.catalog_store import CatalogStore
 from retrieval.chroma import make_chroma_client
 from retrieval.embeddings import Embedder, get_embedder
+from retrieval.events import EventIngestor
+from retrieval.personalization import Personalization
+from retrieval.personalize import PersonalizedSearcher
+from retrieval.privacy import UserErasure
+from retrieval.profiles import ProfileStore
+from retrieval.recommend import Recommender
 from retrieval.search import ProductSearcher
 
 
@@ -57,3 +65,53 @@ class Runtime:
     def llm(self) -> LLM | None:
         """The configured LLM (`--llm`); None means replies from templates. Loaded on first use."""
         return make_llm(self.settings.llm, self.settings)
+
+    @cached_property
+    def personalization(self) -> Personalization:
+        """Behaviour events, live user profiles, recommendations, personalized search, erasure."""
+        return Personalization(self.db, self.chroma, self.catalog, self.settings.data_dir)
+
+    @cached_property
+    def events(self) -> EventIngestor:
+        """`events.ingest(list_of_event_dicts)`: the one path for `POST /v1/events` and `commerce-assistant events`."""
+        return self.personalization.events
+
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        return self.personalization.profiles
+
+    @cached_property
+    def recommender(self) -> Recommender:
+        """`recommender.recommend(user_id, k)` -> `Recommendation`s with `why`."""
+        return self.personalization.recommender
+
+    @cached_property
+    def personalized_searcher(self) -> PersonalizedSearcher:
+        """`search(query, k, filters, user_id=...)`: ordinary search, re-ranked for the user when one is given."""
+        return self.personalization.searcher(self.searcher)
+
+    @cached_property
+    def user_erasure(self) -> UserErasure:
+        """`user_erasure.erase(user_id)` deletes everything kept about a user (`DELETE /v1/users/{id}`)."""
+        erasure = UserErasure()
+        erasure.register("personalization", lambda user_id: self.personalization.erase_user(user_id))
+        erasure.register("sessions", lambda user_id: self.sessions.erase_user(user_id))
+        return erasure
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        """Chat sessions (state and messages) in the SQL database; they survive a restart."""
+        return SessionStore(self.db)
+
+    @cached_property
+    def dialogue(self) -> DialogueEngine:
+        """The conversation engine. The model and the intent encoder load on first use, not here."""
+        return DialogueEngine(
+            self.sessions,
+            self.store,
+            self.searcher,
+            self.catalog,
+            llm=lambda: self.llm,
+            encoder=lambda: self.embedder.encode_query,
+            generation=GenerationSettings(timeout_s=self.settings.llm_timeout_s),
+        )
