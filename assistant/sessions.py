@@ -67,11 +67,12 @@ class ShownProduct(BaseModel):
 
 
 class PendingAction(BaseModel):
-    """A store change proposed to the user and waiting for an explicit yes."""
+    """A store change proposed to the user and waiting for an explicit yes (re-checked by the store on yes)."""
 
     name: str
     arguments: dict[str, Any]
     summary: str
+    intent: str
 
 
 class DialogueState(BaseModel):

@@ -248,19 +248,20 @@ class EmbeddingIntentClassifier:
         self.encode = encode
         self.min_similarity = min_similarity
         self.labels = [intent for intent, texts in EXAMPLES.items() for _ in texts]
-        self.matrix = encode([text for texts in EXAMPLES.values() for text in texts])
+        self._texts = [text for texts in EXAMPLES.values() for text in texts]
+        self._matrix: np.ndarray | None = None
 
     def classify(self, text: str) -> tuple[Intent, float] | None:
-        sims = self.matrix @ self.encode([text])[0]
+        if self._matrix is None:  # the encoder loads on the first message the rules leave open
+            self._matrix = self.encode(self._texts)
+        sims = self._matrix @ self.encode([text])[0]
         best = int(np.argmax(sims))
         if float(sims[best]) < self.min_similarity:
             return None
         return self.labels[best], float(sims[best])
 
 
-def route(
-    text: str, state: DialogueState | None = None, classifier: EmbeddingIntentClassifier | None = None
-) -> Routed:
+def route(text: str, state: DialogueState | None = None, classifier: EmbeddingIntentClassifier | None = None) -> Routed:
     """The intent of one message in the context of the conversation so far."""
     state = state or DialogueState()
     scores: dict[Intent, float] = {}
@@ -271,7 +272,7 @@ def route(
     has_shown = bool(state.shown)
     if has_shown and _PRODUCT_QUESTION.search(text):
         scores[Intent.PRODUCT_QUESTION] = max(scores.get(Intent.PRODUCT_QUESTION, 0.0), 2.1)
-    if has_shown and _REFINE.search(text):
+    if (has_shown or state.last_query) and _REFINE.search(text):
         scores[Intent.REFINE] = max(scores.get(Intent.REFINE, 0.0), 1.8)
     if has_shown and _ORDINAL_REF.search(text) and not scores.keys() & SERVICE_INTENTS:
         scores[Intent.PRODUCT_QUESTION] = max(scores.get(Intent.PRODUCT_QUESTION, 0.0), 1.5)

@@ -79,7 +79,7 @@ _T: dict[str, dict[str, str]] = {
         "zh": "正在为您转接人工客服（工单 {ticket}），客服会看到您的问题摘要。",
     },
     "search_results": {
-        "en": 'Here are {n} products for "{query}":',
+        "en": 'Here is what I found for "{query}" ({n}):',
         "zh": "为您找到 {n} 件与“{query}”相关的商品：",
     },
     "search_none": {

@@ -1,0 +1,322 @@
+"""The turn pipeline: moderation → routing → retrieval / store tools → generation (streaming) → grounding guard →
+chat response. Every turn answers: when the model is absent, fails or times out, the reply comes from templates
+built from the same data, with the same product cards and actions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from assistant.dialogue.grounding import SentenceGuard
+from assistant.dialogue.handlers.base import Draft, Handler, Turn
+from assistant.dialogue.handlers.compare import CompareHandler
+from assistant.dialogue.handlers.conversation import HandoffHandler, OutOfScopeHandler, PolicyHandler, SmallTalkHandler
+from assistant.dialogue.handlers.product_qa import ProductQAHandler
+from assistant.dialogue.handlers.service import ServiceHandler
+from assistant.dialogue.handlers.shopping import PersonalSearch, ShoppingHandler
+from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed, route
+from assistant.dialogue.language import detect_language
+from assistant.dialogue.response import ChatResponse
+from assistant.dialogue.slots import extract
+from assistant.dialogue.templates import render
+from assistant.llm.base import LLM
+from assistant.sessions import SessionStore
+from assistant.store import StoreTools
+from moderation.verdict import Verdict, stricter
+from prompts import load as load_prompt
+from retrieval.catalog_store import CatalogStore
+from retrieval.search import ProductSearcher
+
+log = logging.getLogger("assistant.dialogue")
+
+
+class TextModerator(Protocol):
+    """What the engine needs from `moderation.Moderator`."""
+
+    def check_text(
+        self, text: str, *, user_id: str | None = None, source: str = "chat", context: list[str] | None = None
+    ) -> Verdict: ...
+
+    def check_image(self, data: bytes, *, user_id: str | None = None, source: str = "chat") -> Verdict: ...
+
+
+@dataclass
+class ChatEvent:
+    """One streamed event: `token` ({"text"}), `products`, `action`, or `done` (the full response)."""
+
+    event: str
+    data: dict[str, Any]
+
+
+@dataclass
+class GenerationSettings:
+    max_tokens: int = 160
+    temperature: float = 0.2
+    timeout_s: float = 30.0
+
+
+class DialogueEngine:
+    def __init__(
+        self,
+        sessions: SessionStore,
+        store: StoreTools,
+        searcher: ProductSearcher,
+        catalog: CatalogStore,
+        *,
+        moderator: TextModerator | None = None,
+        refusal: Callable[[Verdict, str], str] | None = None,
+        llm: Callable[[], LLM | None] | None = None,
+        encoder: Encoder | None = None,
+        personal_search: PersonalSearch | None = None,
+        generation: GenerationSettings | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.moderator = moderator
+        self.refusal = refusal
+        self._llm = llm
+        self._classifier = EmbeddingIntentClassifier(encoder) if encoder is not None else None
+        self.generation = generation or GenerationSettings()
+        shopping = ShoppingHandler(searcher, personal_search=personal_search)
+        service = ServiceHandler(store)
+        self.handlers: dict[Intent, Handler] = {
+            Intent.PRODUCT_SEARCH: shopping,
+            Intent.REFINE: shopping,
+            Intent.RECOMMENDATION: shopping,
+            Intent.COMPARE: CompareHandler(catalog),
+            Intent.PRODUCT_QUESTION: ProductQAHandler(catalog),
+            Intent.POLICY_QUESTION: PolicyHandler(store),
+            Intent.HANDOFF: HandoffHandler(store),
+            Intent.SMALL_TALK: SmallTalkHandler(),
+            Intent.OUT_OF_SCOPE: OutOfScopeHandler(),
+            Intent.CONTINUE: service,
+            **{intent: service for intent in SERVICE_INTENTS},
+        }
+
+    @property
+    def llm(self) -> LLM | None:
+        return self._llm() if self._llm else None
+
+    def chat(
+        self, message: str, *, session_id: str | None = None, user_id: str | None = None, image: bytes | None = None
+    ) -> ChatResponse:
+        """One turn, the whole response at once."""
+        done: dict[str, Any] = {}
+        for event in self.stream(message, session_id=session_id, user_id=user_id, image=image):
+            if event.event == "done":
+                done = event.data
+        return ChatResponse.model_validate(done)
+
+    def stream(
+        self, message: str, *, session_id: str | None = None, user_id: str | None = None, image: bytes | None = None
+    ) -> Iterator[ChatEvent]:
+        """One turn as events: products and actions as soon as they are known, reply text sentence by sentence
+        (each sentence checked by the grounding guard), then `done` with the full chat response."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        session = self.sessions.load_or_create(session_id, user_id)
+        if user_id and not session.user_id:
+            session.user_id = user_id
+        state = session.state
+        language = detect_language(message, default=state.language)
+        state.language = language
+
+        mark = time.perf_counter()
+        verdict, redacted, image_note = self._moderate(message, user_id, session.id, image, language)
+        timings["moderation"] = _ms(mark)
+
+        if verdict is not None and verdict.decision == "block":
+            reply = self._refusal_text(verdict, language)
+            yield ChatEvent("token", {"text": reply})
+            response = ChatResponse(
+                session_id=session.id,
+                reply=reply,
+                moderation=_verdict_dict(verdict),
+                intent="blocked",
+                language=language,
+                model_id=self._model_id(),
+                latency_ms=_ms(started),
+                timings_ms=timings,
+            )
+            self._save(session, redacted, response)
+            yield ChatEvent("done", response.model_dump(mode="json"))
+            return
+
+        mark = time.perf_counter()
+        slots = extract(message)
+        routed = route(message, state, self._classifier)
+        timings["routing"] = _ms(mark)
+
+        turn = Turn(
+            text=message,
+            redacted=redacted,
+            language=language,
+            session=session,
+            routed=routed,
+            slots=slots,
+            caller_user_id=user_id,
+            timings_ms=timings,
+        )
+        mark = time.perf_counter()
+        draft = self.handlers[routed.intent].handle(turn)
+        timings["tools" if routed.intent in SERVICE_INTENTS | {Intent.CONTINUE, Intent.HANDOFF} else "retrieval"] = _ms(
+            mark
+        )
+
+        if draft.products:
+            yield ChatEvent("products", {"products": [p.model_dump(mode="json") for p in draft.products]})
+        for action in draft.actions:
+            yield ChatEvent("action", action.model_dump(mode="json"))
+
+        mark = time.perf_counter()
+        pieces: list[str] = []
+        if image_note:
+            pieces.append(image_note)
+            yield ChatEvent("token", {"text": image_note})
+        prompt_version: str | None = None
+        first_token_ms: float | None = None
+        for text, version in self._generate(draft):
+            prompt_version = version or prompt_version
+            if first_token_ms is None:
+                first_token_ms = _ms(started)
+            pieces.append(text)
+            yield ChatEvent("token", {"text": text})
+        timings["generation"] = _ms(mark)
+        if first_token_ms is not None:
+            timings["first_token"] = first_token_ms
+
+        response = ChatResponse(
+            session_id=session.id,
+            reply="".join(pieces).strip(),
+            products=draft.products,
+            actions=draft.actions,
+            moderation=_verdict_dict(verdict),
+            handoff=draft.handoff,
+            intent=routed.intent.value
+            if routed.intent is not Intent.CONTINUE
+            else (state.pending_intent or "continue"),
+            language=language,
+            prompt_version=prompt_version,
+            model_id=self._model_id() if prompt_version else "none",
+            latency_ms=_ms(started),
+            timings_ms=timings,
+        )
+        self._save(session, redacted, response, routed)
+        yield ChatEvent("done", response.model_dump(mode="json"))
+
+    # --- steps ---------------------------------------------------------------------------------------------------
+    def _moderate(
+        self, message: str, user_id: str | None, session_id: str, image: bytes | None, language: str
+    ) -> tuple[Verdict | None, str, str]:
+        if self.moderator is None:
+            return None, message, ""
+        context = [m.content for m in self.sessions.history(session_id, budget_chars=600, max_messages=4)]
+        verdict = self.moderator.check_text(message, user_id=user_id, source="chat", context=context)
+        redacted = verdict.redacted_text if verdict.redacted_text is not None else message
+        note = ""
+        if image is not None:
+            try:
+                image_verdict = self.moderator.check_image(image, user_id=user_id, source="chat")
+            except ValueError as exc:
+                return verdict, redacted, render("image_blocked", language, reason=str(exc))
+            merged = verdict.model_copy(
+                update={
+                    "decision": stricter(verdict.decision, image_verdict.decision),
+                    "categories": {**verdict.categories, **image_verdict.categories},
+                    "flags": sorted(set(verdict.flags) | set(image_verdict.flags)),
+                    "review_id": verdict.review_id or image_verdict.review_id,
+                }
+            )
+            verdict = merged
+            note = render("image_received", language)
+        return verdict, redacted, note
+
+    def _generate(self, draft: Draft) -> Iterator[tuple[str, str | None]]:
+        """The reply's pieces: the model's guarded sentences, or the template when there is no usable model."""
+        llm = self.llm if draft.prompt else None
+        if llm is None or draft.prompt is None:
+            yield draft.reply, None
+            return
+        prompt = load_prompt(draft.prompt)
+        guard = SentenceGuard(draft.facts)
+        emitted = 0
+        try:
+            stream = llm.stream(
+                prompt.messages(**draft.prompt_vars),
+                max_tokens=self.generation.max_tokens,
+                temperature=self.generation.temperature,
+                timeout_s=self.generation.timeout_s,
+            )
+            for token in stream:
+                for sentence in guard.feed(token):
+                    yield ("" if emitted == 0 else " ") + sentence, prompt.id
+                    emitted += 1
+            for sentence in guard.flush():
+                yield ("" if emitted == 0 else " ") + sentence, prompt.id
+                emitted += 1
+        except Exception as exc:  # any model failure (LLMError, timeout, a bug in a backend): answer from templates
+            log.warning("generation failed with %s (%s); answering from templates", type(exc).__name__, exc)
+        if guard.report.corrected or guard.report.removed:
+            log.info("grounding guard: %s", json.dumps(guard.report.notes, ensure_ascii=False))
+        if emitted == 0:
+            yield draft.reply, None
+        elif draft.prompt == "shopping_reply" and draft.products:
+            # The model's words sit above the cards; the list itself (exact titles and prices) always follows.
+            yield "\n" + draft.reply.split("\n", 1)[-1], prompt.id
+
+    def _refusal_text(self, verdict: Verdict, language: str) -> str:
+        if self.refusal is not None:
+            return self.refusal(verdict, language)
+        return render("out_of_scope", language)
+
+    def _model_id(self) -> str:
+        llm = self.llm
+        return llm.model_id if llm is not None else "none"
+
+    def _save(self, session: Any, redacted: str, response: ChatResponse, routed: Routed | None = None) -> None:
+        self.sessions.save_turn(
+            session,
+            [
+                {
+                    "role": "user",
+                    "content": redacted,
+                    "intent": response.intent,
+                    "prompt_version": None,
+                    "model_id": None,
+                },
+                {
+                    "role": "assistant",
+                    "content": response.reply,
+                    "intent": response.intent,
+                    "prompt_version": response.prompt_version,
+                    "model_id": response.model_id,
+                },
+            ],
+        )
+        log.info(
+            "turn %s",
+            json.dumps(
+                {
+                    "session": session.id,
+                    "intent": response.intent,
+                    "confidence": routed.confidence if routed else None,
+                    "prompt_version": response.prompt_version,
+                    "model_id": response.model_id,
+                    "actions": [(a.name, a.status) for a in response.actions],
+                    "latency_ms": response.latency_ms,
+                    "timings_ms": response.timings_ms,
+                }
+            ),
+        )
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+def _verdict_dict(verdict: Verdict | None) -> dict[str, Any] | None:
+    return verdict.model_dump(mode="json") if verdict is not None else None

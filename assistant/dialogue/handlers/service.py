@@ -1,0 +1,404 @@
+"""Customer service: identity check → order → proposal with its details → explicit yes → execute.
+
+Decisions live here and in the store's policy code, never in the model: the reply is built from the store's own
+proposal summaries and records. The caller's `user_id` (a logged-in shopper of the web UI or widget) counts as the
+verified identity when it is a store customer; a customer who names another account's email, name or order is
+refused without learning whether it exists.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from assistant.dialogue.grounding import Facts
+from assistant.dialogue.handlers.base import Draft, Turn
+from assistant.dialogue.intents import Intent
+from assistant.dialogue.order_items import (
+    describe_item,
+    match_items,
+    match_variant,
+    names_item,
+    option_choices,
+    resolve_payment,
+)
+from assistant.dialogue.response import Action
+from assistant.dialogue.templates import money, render, status_text
+from assistant.sessions import PendingAction
+from assistant.store import PolicyError, StoreTools
+from assistant.store.models import Order, User
+
+# Slots that belong to one request; a new request starts without them.
+_REQUEST_SLOTS = ("reason", "payment_method_id", "payment_kind", "payment_last_four", "original_payment", "address")
+_DEFAULT_ADDRESS = re.compile(r"\b(default|profile|account|home)\b|默认|账户|个人", re.I)
+_PAYMENT_CHANGE = re.compile(r"\b(pay(ment)?|card|paypal|gift ?card)\b|支付|付款", re.I)
+
+
+class ServiceHandler:
+    def __init__(self, store: StoreTools) -> None:
+        self.store = store
+
+    def handle(self, turn: Turn) -> Draft:
+        state = turn.state
+        intent = turn.routed.intent
+        if intent is Intent.CONTINUE:
+            if state.pending_action is not None:
+                return self._answer_pending(turn)
+            if state.pending_intent is None:
+                return Draft(render("nothing_pending", turn.language))
+            intent = Intent(state.pending_intent)
+        else:
+            if state.pending_intent != intent.value:
+                for slot in _REQUEST_SLOTS:
+                    state.slots.pop(slot, None)
+            state.pending_action = None
+            state.pending_intent = intent.value
+        state.slots.update(turn.slots.as_updates())
+
+        identity = self._identify(turn)
+        if isinstance(identity, Draft):
+            return identity
+        user, greeting = identity
+        draft = self._serve(turn, intent, user)
+        if greeting:
+            draft.reply = f"{greeting} {draft.reply}"
+        return draft
+
+    # --- identity ------------------------------------------------------------------------------------------------
+    def _identify(self, turn: Turn) -> Draft | tuple[User, str]:
+        state, said, lang = turn.state, turn.slots, turn.language
+        if state.verified_user_id:
+            user = self.store.get_user_details(state.verified_user_id, acting_user=state.verified_user_id)
+            if _claims_other(said, user):
+                return _refusal(
+                    "verify_identity",
+                    {},
+                    "not_your_account",
+                    render("one_user_only", lang, name=user.name.full),
+                    lang,
+                    raw=True,
+                )
+            return user, ""
+        tried = False
+        for finder in (self._by_caller, self._by_email, self._by_name_zip):
+            user_id, attempted = finder(turn)
+            tried = tried or attempted
+            if user_id:
+                state.verified_user_id = user_id
+                state.failed_identity = 0
+                user = self.store.get_user_details(user_id, acting_user=user_id)
+                return user, render("identity_ok", lang, name=user.name.first_name)
+        if tried:
+            state.failed_identity += 1
+            for slot in ("email", "first_name", "last_name", "zip"):
+                state.slots.pop(slot, None)
+            return Draft(render("identity_not_found", lang))
+        return Draft(render("ask_identity", lang))
+
+    def _by_caller(self, turn: Turn) -> tuple[str | None, bool]:
+        caller = turn.caller_user_id
+        if caller and self.store.db.user(caller) is not None:
+            return caller, False
+        return None, False
+
+    def _by_email(self, turn: Turn) -> tuple[str | None, bool]:
+        email = turn.state.slots.get("email")
+        if not email:
+            return None, False
+        try:
+            return self.store.find_user_id_by_email(email), True
+        except PolicyError:
+            return None, True
+
+    def _by_name_zip(self, turn: Turn) -> tuple[str | None, bool]:
+        slots = turn.state.slots
+        if not (slots.get("first_name") and slots.get("last_name") and slots.get("zip")):
+            return None, False
+        try:
+            return self.store.find_user_id_by_name_zip(slots["first_name"], slots["last_name"], slots["zip"]), True
+        except PolicyError:
+            return None, True
+
+    # --- the request ---------------------------------------------------------------------------------------------
+    def _serve(self, turn: Turn, intent: Intent, user: User) -> Draft:
+        lang = turn.language
+        if intent is Intent.ADDRESS_CHANGE and (
+            _DEFAULT_ADDRESS.search(turn.text) or not turn.state.slots.get("order_id")
+        ):
+            return self._change_user_address(turn, user)
+        order_id = turn.state.slots.get("order_id")
+        if not order_id:
+            if len(user.orders) == 1:
+                order_id = user.orders[0]
+            else:
+                return self._list_orders(turn, user, ask=intent is not Intent.ORDER_STATUS)
+        try:
+            order = self.store.get_order_details(order_id, acting_user=user.user_id)
+        except PolicyError as exc:
+            turn.state.slots.pop("order_id", None)
+            turn.state.pending_intent = None
+            return _refusal("get_order_details", {"order_id": order_id}, exc.code, exc.message, lang)
+        facts = Facts(orders={order.order_id: order.status}, amounts={i.price for i in order.items} | {order.total})
+        if intent is Intent.ORDER_STATUS:
+            turn.state.pending_intent = None
+            draft = Draft(_status_text(order, lang), facts=facts)
+            draft.actions.append(
+                Action(
+                    name="get_order_details",
+                    arguments={"order_id": order.order_id},
+                    status="done",
+                    result={"status": order.status},
+                )
+            )
+            return draft
+        if intent is Intent.CANCEL:
+            reason = turn.state.slots.get("reason") or ""
+            return self._propose(
+                turn,
+                intent,
+                "cancel_pending_order",
+                {"order_id": order.order_id, "reason": reason},
+                ask_on=(
+                    "invalid_reason",
+                    render("ask_reason", lang, order_id=order.order_id, status=status_text(order.status, lang)),
+                ),
+            )
+        if intent is Intent.ADDRESS_CHANGE:
+            return self._change_order_address(turn, order)
+        if intent is Intent.RETURN:
+            return self._return(turn, user, order)
+        if (
+            intent is Intent.MODIFY
+            and _PAYMENT_CHANGE.search(turn.text)
+            and not any(names_item(i.name, turn.text) for i in order.items)
+        ):
+            payment = self._payment(turn, user, None)
+            if payment and payment != order.original_payment_method_id:
+                return self._propose(
+                    turn,
+                    intent,
+                    "modify_pending_order_payment",
+                    {"order_id": order.order_id, "payment_method_id": payment},
+                )
+        return self._swap(turn, intent, user, order)
+
+    def _list_orders(self, turn: Turn, user: User, ask: bool) -> Draft:
+        lang = turn.language
+        if not user.orders:
+            turn.state.pending_intent = None
+            return Draft(render("no_orders", lang))
+        orders = [self.store.get_order_details(o, acting_user=user.user_id) for o in user.orders]
+        listed = ", ".join(f"{o.order_id} ({status_text(o.status, lang)})" for o in orders)
+        facts = Facts(orders={o.order_id: o.status for o in orders})
+        if not ask:
+            turn.state.pending_intent = None
+        return Draft(render("which_order", lang, orders=listed), facts=facts)
+
+    def _return(self, turn: Turn, user: User, order: Order) -> Draft:
+        lang = turn.language
+        items = match_items(turn.text, order) or _remembered_items(turn, order)
+        payment = self._payment(turn, user, order) or order.original_payment_method_id or ""
+        args = {"order_id": order.order_id, "item_ids": [i.item_id for i in items], "payment_method_id": payment}
+        if items:
+            turn.state.slots["item_ids"] = args["item_ids"]
+        ask = render("ask_items", lang, order_id=order.order_id, items="; ".join(describe_item(i) for i in order.items))
+        return self._propose(
+            turn, Intent.RETURN, "return_delivered_order_items", args, ask_on=("invalid_arguments", ask)
+        )
+
+    def _swap(self, turn: Turn, intent: Intent, user: User, order: Order) -> Draft:
+        lang = turn.language
+        action = "exchange_delivered_order_items" if intent is Intent.EXCHANGE else "modify_pending_order_items"
+        items = match_items(turn.text, order) or _remembered_items(turn, order)
+        payment = self._payment(turn, user, order) or order.original_payment_method_id or ""
+        base = {"order_id": order.order_id, "payment_method_id": payment}
+        ask_items = render(
+            "ask_items", lang, order_id=order.order_id, items="; ".join(describe_item(i) for i in order.items)
+        )
+        if not items:
+            return self._propose(
+                turn,
+                intent,
+                action,
+                {**base, "item_ids": [], "new_item_ids": []},
+                ask_on=("invalid_arguments", ask_items),
+            )
+        turn.state.slots["item_ids"] = [i.item_id for i in items]
+        chosen: dict[str, str] = dict(turn.state.slots.get("swaps") or {})
+        for item in items:
+            product = self.store.get_product_details(item.product_id)
+            variants = match_variant(turn.text, item, product, items)
+            if len(variants) == 1:
+                chosen[item.item_id] = variants[0].item_id
+            elif item.item_id not in chosen:
+                turn.state.slots["swaps"] = chosen
+                options = option_choices(item, product)
+                # The order's status decides first: a wrong status is refused before asking for options.
+                refused = self._status_refusal(turn, intent, action, base, item.item_id)
+                return refused or Draft(render("ask_new_options", lang, item=describe_item(item), options=options))
+        turn.state.slots["swaps"] = chosen
+        old = [i.item_id for i in items if i.item_id in chosen]
+        return self._propose(turn, intent, action, {**base, "item_ids": old, "new_item_ids": [chosen[i] for i in old]})
+
+    def _status_refusal(
+        self, turn: Turn, intent: Intent, action: str, base: dict[str, Any], item_id: str
+    ) -> Draft | None:
+        try:
+            self.store.propose(
+                action, {**base, "item_ids": [item_id], "new_item_ids": [item_id]}, turn.state.verified_user_id
+            )
+        except PolicyError as exc:
+            if exc.code == "invalid_status":
+                turn.state.pending_intent = None
+                return _refusal(action, base, exc.code, exc.message, turn.language)
+        return None
+
+    def _change_order_address(self, turn: Turn, order: Order) -> Draft:
+        address = turn.state.slots.get("address")
+        if not address:
+            return Draft(render("ask_address", turn.language))
+        return self._propose(
+            turn,
+            Intent.ADDRESS_CHANGE,
+            "modify_pending_order_address",
+            {"order_id": order.order_id, **_address_fields(address)},
+        )
+
+    def _change_user_address(self, turn: Turn, user: User) -> Draft:
+        address = turn.state.slots.get("address")
+        if not address:
+            return Draft(render("ask_address", turn.language))
+        return self._propose(
+            turn, Intent.ADDRESS_CHANGE, "modify_user_address", {"user_id": user.user_id, **_address_fields(address)}
+        )
+
+    def _payment(self, turn: Turn, user: User, order: Order | None) -> str | None:
+        slots = turn.state.slots
+        return resolve_payment(
+            user,
+            order,
+            method_id=slots.get("payment_method_id"),
+            kind=slots.get("payment_kind"),
+            last_four=slots.get("payment_last_four"),
+            original=bool(slots.get("original_payment")),
+        )
+
+    # --- propose, confirm, execute -------------------------------------------------------------------------------
+    def _propose(
+        self,
+        turn: Turn,
+        intent: Intent,
+        action: str,
+        args: dict[str, Any],
+        ask_on: tuple[str, str] | None = None,
+    ) -> Draft:
+        lang = turn.language
+        try:
+            proposal = self.store.propose(action, args, turn.state.verified_user_id)
+        except PolicyError as exc:
+            if ask_on and exc.code == ask_on[0]:
+                return Draft(ask_on[1])
+            turn.state.pending_intent = None
+            return _refusal(action, args, exc.code, exc.message, lang)
+        summary = proposal.summary_zh if lang == "zh" else proposal.summary
+        turn.state.pending_action = PendingAction(
+            name=action, arguments=proposal.arguments, summary=summary, intent=intent.value
+        )
+        draft = Draft(render("propose", lang, summary=summary))
+        draft.actions.append(
+            Action(name=action, arguments=proposal.arguments, status="proposed", result={"summary": summary})
+        )
+        return draft
+
+    def _answer_pending(self, turn: Turn) -> Draft:
+        state, lang = turn.state, turn.language
+        pending = state.pending_action
+        assert pending is not None
+        answer = turn.slots.confirmation
+        if answer is None:
+            updates = turn.slots.as_updates()
+            if updates.keys() - {"order_id"}:
+                # New details for the same request ("refund it to my gift card instead"): plan it again.
+                state.pending_action = None
+                state.slots.update(updates)
+                state.pending_intent = pending.intent
+                user = self.store.get_user_details(state.verified_user_id or "", acting_user=state.verified_user_id)
+                return self._serve(turn, Intent(pending.intent), user)
+            return Draft(render("reconfirm", lang, summary=pending.summary))
+        state.pending_action = None
+        state.pending_intent = None
+        for slot in (*_REQUEST_SLOTS, "item_ids", "swaps"):
+            state.slots.pop(slot, None)
+        if answer is False:
+            return Draft(render("declined", lang))
+        try:
+            proposal = self.store.propose(pending.name, pending.arguments, state.verified_user_id)
+            result = self.store.execute(proposal)
+        except PolicyError as exc:
+            return _refusal(pending.name, pending.arguments, exc.code, exc.message, lang)
+        after = ""
+        facts = Facts()
+        if result.order is not None:
+            after = " " + (
+                f"订单状态：{status_text(result.order.status, lang)}。"
+                if lang == "zh"
+                else f"Order {result.order.order_id} is now {result.order.status}."
+            )
+            facts.orders[result.order.order_id] = result.order.status
+        draft = Draft(render("done", lang, summary=pending.summary, after=after), facts=facts)
+        draft.actions.append(
+            Action(
+                name=pending.name,
+                arguments=pending.arguments,
+                status="done",
+                result={
+                    "target": result.target,
+                    "message": result.message,
+                    "order_status": result.order.status if result.order else None,
+                },
+            )
+        )
+        return draft
+
+
+def _claims_other(said: Any, user: User) -> bool:
+    if said.email and said.email != user.email.lower():
+        return True
+    if said.first_name and said.last_name and said.zip:
+        mine = (user.name.first_name.lower(), user.name.last_name.lower(), user.address.zip)
+        return (said.first_name.lower(), said.last_name.lower(), said.zip) != mine
+    return False
+
+
+def _remembered_items(turn: Turn, order: Order) -> list:
+    ids = set(turn.state.slots.get("item_ids") or [])
+    return [i for i in order.items if i.item_id in ids]
+
+
+def _address_fields(address: dict[str, str]) -> dict[str, str]:
+    keys = ("address1", "address2", "city", "state", "country", "zip")
+    return {k: address.get(k, "") or ("USA" if k == "country" else "") for k in keys}
+
+
+def _status_text(order: Order, lang: str) -> str:
+    items = "; ".join(describe_item(i) for i in order.items)
+    ids = [t for f in order.fulfillments for t in f.tracking_id]
+    tracking = render("tracking", lang, ids=", ".join(ids)) if ids else ""
+    return render(
+        "order_status",
+        lang,
+        order_id=order.order_id,
+        status=status_text(order.status, lang),
+        items=items,
+        total=money(order.total),
+        tracking=tracking,
+    )
+
+
+def _refusal(action: str, args: dict[str, Any], code: str, message: str, lang: str, raw: bool = False) -> Draft:
+    text = message if raw else render("refused", lang, reason=message)
+    draft = Draft(text)
+    draft.actions.append(
+        Action(name=action, arguments=args, status="refused", result={"code": code, "reason": message})
+    )
+    return draft

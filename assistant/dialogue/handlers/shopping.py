@@ -1,0 +1,164 @@
+"""Shopping: search, refinement of the last results, and recommendations. Ranking and filters come from retrieval;
+the model only phrases a short reply around the product cards."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from assistant.dialogue.grounding import Facts, GroundedProduct
+from assistant.dialogue.handlers.base import Draft, Turn
+from assistant.dialogue.intents import Intent
+from assistant.dialogue.references import descriptive_words, resolve
+from assistant.dialogue.response import ProductCard
+from assistant.dialogue.templates import money, render, stock
+from assistant.sessions import ShownProduct
+from retrieval.models import Product
+from retrieval.query_parser import SearchFilters
+from retrieval.search import ProductSearcher, SearchHit
+
+# A personalised search for a user (from personalization, when available): (user_id, query, k) -> hits.
+PersonalSearch = Callable[[str, str, int], list[SearchHit]]
+
+_CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|budget)\b|便宜", re.I)
+_PRICIER = re.compile(r"\b(more expensive|pricier|higher[- ]end|premium|better)\b|贵一点|高端", re.I)
+_IN_STOCK = re.compile(r"\b(in stock|available)\b|有货|现货", re.I)
+_FILLER = re.compile(
+    r"\b(something|anything|any|one|ones|show me|what about|how about|do you have|please|only|just|but|and|"
+    r"cheaper|less expensive|more expensive|pricier|in stock|available|the|a|an|me|i want|i need|"
+    r"recommend\w*|suggest\w*|for me|something for me)\b|"
+    r"有没有|便宜(一)?点|更便宜|贵一点|有货的|推荐|适合我的?|给我|点|的",
+    re.I,
+)
+
+
+def _language_name(language: str) -> str:
+    return "Chinese" if language == "zh" else "English"
+
+
+def card(hit_product: Product, why: list[str]) -> ProductCard:
+    return ProductCard(
+        id=hit_product.id,
+        title=hit_product.title,
+        price=hit_product.price,
+        currency=hit_product.currency,
+        in_stock=hit_product.in_stock,
+        why=why,
+    )
+
+
+def shown_product(product: Product) -> ShownProduct:
+    """What references resolve on later: title, brand, colours and other option values."""
+    words = [product.title, product.brand, product.category]
+    words += [v for variant in product.variants for v in variant.options.values()]
+    words += [str(v) for k, v in product.attributes.items() if "colo" in k and isinstance(v, str)]
+    return ShownProduct(
+        id=product.id,
+        title=product.title,
+        price=product.price,
+        currency=product.currency,
+        in_stock=product.in_stock,
+        brand=product.brand,
+        text=" ".join(w for w in words if w).lower(),
+    )
+
+
+def grounded(products: list[Product]) -> Facts:
+    return Facts(
+        products=[GroundedProduct(p.id, p.title, p.price, p.in_stock, p.brand) for p in products],
+        amounts={v.price for p in products for v in p.variants if v.price is not None},
+    )
+
+
+def product_lines(products: list[Product], language: str) -> str:
+    return "\n".join(
+        render(
+            "product_line",
+            language,
+            i=i,
+            title=p.title,
+            price=money(p.price, p.currency),
+            stock=stock(p.in_stock, language),
+        )
+        for i, p in enumerate(products, start=1)
+    )
+
+
+class ShoppingHandler:
+    def __init__(self, searcher: ProductSearcher, k: int = 5, personal_search: PersonalSearch | None = None) -> None:
+        self.searcher = searcher
+        self.k = k
+        self.personal_search = personal_search
+
+    def handle(self, turn: Turn) -> Draft:
+        intent = turn.routed.intent
+        if intent is Intent.REFINE and turn.state.last_query is not None:
+            return self._refine(turn)
+        if intent is Intent.RECOMMENDATION:
+            return self._recommend(turn)
+        return self._search(turn)
+
+    def _search(self, turn: Turn) -> Draft:
+        parsed = self.searcher.parse(turn.redacted)
+        turn.state.last_query = parsed.text
+        turn.state.last_filters = {k: v for k, v in asdict(parsed.filters).items() if v is not None and k != "brand"}
+        hits = self._run(turn, turn.redacted, None)
+        return self._draft(turn, hits, turn.redacted)
+
+    def _refine(self, turn: Turn) -> Draft:
+        state = turn.state
+        parsed = self.searcher.parse(turn.redacted)
+        filters: dict[str, Any] = dict(state.last_filters)
+        filters.update({k: v for k, v in asdict(parsed.filters).items() if v is not None})
+        anchor = resolve(turn.text, state.shown, state.focus_id)
+        prices = [p.price for p in (anchor or state.shown) if p.price is not None]
+        if prices and _CHEAPER.search(turn.text) and parsed.filters.max_price is None:
+            filters["max_price"] = round(min(prices) - 0.01, 2)
+        if prices and _PRICIER.search(turn.text) and parsed.filters.min_price is None:
+            filters["min_price"] = round(max(prices) + 0.01, 2)
+        if _IN_STOCK.search(turn.text):
+            filters["in_stock"] = True
+        extra = " ".join([*descriptive_words(turn.text), _FILLER.sub(" ", parsed.text)]).strip()
+        query = " ".join(f"{state.last_query or ''} {extra}".split())
+        state.last_filters = filters
+        hits = self._run(turn, query, SearchFilters(**filters))
+        return self._draft(turn, hits, query)
+
+    def _recommend(self, turn: Turn) -> Draft:
+        topic = _FILLER.sub(" ", turn.redacted).strip(" ?？!.。,，")
+        query = topic if len(topic) > 2 else (turn.state.last_query or "")
+        user = turn.session.user_id or turn.caller_user_id
+        if self.personal_search is not None and user:
+            hits = self.personal_search(user, query or "popular", self.k)
+        elif query:
+            hits = self.searcher.search(query, k=self.k)
+        else:
+            hits = []
+        if query:
+            turn.state.last_query = query
+        return self._draft(turn, hits, query or turn.redacted, intro="recommend_intro")
+
+    def _run(self, turn: Turn, query: str, filters: SearchFilters | None) -> list[SearchHit]:
+        user = turn.session.user_id or turn.caller_user_id
+        if self.personal_search is not None and user and filters is None:
+            return self.personal_search(user, query, self.k)
+        return self.searcher.search(query, k=self.k, filters=filters)
+
+    def _draft(self, turn: Turn, hits: list[SearchHit], query: str, intro: str = "search_results") -> Draft:
+        lang = turn.language
+        products = [h.product for h in hits]
+        turn.state.shown = [shown_product(p) for p in products]
+        turn.state.focus_id = products[0].id if products else None
+        if not products:
+            return Draft(render("search_none", lang, query=query.strip() or turn.redacted))
+        head = render(intro, lang) if intro != "search_results" else render(intro, lang, n=len(products), query=query)
+        lines = product_lines(products, lang)
+        return Draft(
+            reply=f"{head}\n{lines}",
+            products=[card(h.product, h.why) for h in hits],
+            facts=grounded(products),
+            prompt="shopping_reply",
+            prompt_vars={"language": _language_name(lang), "products": lines, "question": turn.redacted},
+        )
