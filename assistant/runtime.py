@@ -112,6 +112,6 @@ class Runtime:
             self.searcher,
             self.catalog,
             llm=lambda: self.llm,
-            encoder=lambda: self.embedder.encode_query,
+            encoder=lambda texts: self.embedder.encode_query(texts),
             generation=GenerationSettings(timeout_s=self.settings.llm_timeout_s),
         )
