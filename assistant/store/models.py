@@ -148,11 +148,16 @@ class Variant(BaseModel):
 
 
 class StoreProduct(BaseModel):
-    """A product type ("T-Shirt") and its variant items."""
+    """A product type ("T-Shirt") and its variant items. `brand`, `category`, `description` and `attributes` are
+    optional extensions of the format (the sample store has them; tau-bench's store does not)."""
 
     name: str
     product_id: str
     variants: dict[str, Variant] = Field(default_factory=dict)
+    brand: str | None = None
+    category: str | None = None
+    description: str | None = None
+    attributes: dict[str, str] | None = None
 
 
 class AuditEntry(BaseModel):
