@@ -17,12 +17,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
 from assistant.runtime import Runtime
+from ui.api.conversations import ConversationIndex
 from ui.api.errors import ApiError, install_error_handlers
 from ui.api.metrics import ApiMetrics
 from ui.api.middleware import RequestContextMiddleware
 from ui.api.ratelimit import RateLimiter
 from ui.api.readiness import Readiness
-from ui.api.routers import health, pages, search
+from ui.api.routers import chat, events, health, openai_compat, pages, search, users
 from ui.api.settings import ApiSettings
 from ui.api.warmup import warmup_steps
 
@@ -78,11 +79,16 @@ def create_app(
     app.state.key_limiter = RateLimiter(settings.rate_limit_per_key)
     app.state.ip_limiter = RateLimiter(settings.rate_limit_per_ip)
     app.state.turn_limiter = anyio.CapacityLimiter(settings.max_concurrent_turns)
+    app.state.conversations = ConversationIndex()
 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(chat.router)
+    app.include_router(openai_compat.router)
     app.include_router(search.router)
+    app.include_router(events.router)
+    app.include_router(users.router)
     app.include_router(_api_fallback())
 
     app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)

@@ -1,4 +1,5 @@
-"""GET /v1/search: hybrid product search, personalized when a user id is given."""
+"""GET /v1/search: hybrid product search, re-ranked for the user (with the reasons in `why`) when `user_id` is
+given."""
 
 from __future__ import annotations
 
@@ -63,5 +64,5 @@ def search(
         raise ApiError(422, "invalid_request", "min_price is above max_price")
     filters = SearchFilters(min_price=min_price, max_price=max_price, brand=brand, category=category, in_stock=in_stock)
     runtime = request.app.state.runtime
-    hits = runtime.searcher.search(q, k=k, filters=filters)
+    hits = runtime.personalized_searcher.search(q, k, filters, user_id=user_id)
     return SearchResponse(query=q, results=[result_of(h) for h in hits])

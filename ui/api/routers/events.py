@@ -1,0 +1,57 @@
+"""POST /v1/events: behaviour events, one or a list; each updates the user's profile before the response."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel
+
+from ui.api.errors import ApiError
+from ui.api.security import Caller, require_api_key
+
+router = APIRouter(prefix="/v1", tags=["personalization"])
+
+MAX_EVENTS_PER_REQUEST = 1000
+
+
+class RejectedEvent(BaseModel):
+    index: int
+    error: str
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+    rejected: list[RejectedEvent] = []
+
+
+@router.post("/events", response_model=EventsAccepted, summary="Record behaviour events (one or a list)")
+async def post_events(
+    request: Request,
+    _: Annotated[Caller, Depends(require_api_key)],
+    body: Annotated[
+        dict[str, Any] | list[dict[str, Any]],
+        Body(
+            examples=[
+                {"user_id": "u1", "type": "view", "product_id": "7"},
+                [{"user_id": "u1", "type": "search", "query": "headphones"}],
+            ]
+        ),
+    ],
+) -> EventsAccepted:
+    """Each event: `{"user_id", "type": "view|search|add_to_cart|purchase|rate", "product_id"?, "query"?,
+    "quantity"?, "value"?, "ts"?}`. A bad event is reported by its index and the others are kept; when none is
+    valid the request fails with 422."""
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise ApiError(422, "invalid_request", "no events in the request")
+    if len(items) > MAX_EVENTS_PER_REQUEST:
+        raise ApiError(413, "too_many_events", f"at most {MAX_EVENTS_PER_REQUEST} events per request")
+    runtime = request.app.state.runtime
+    result = await anyio.to_thread.run_sync(runtime.events.ingest, items)
+    rejected = [RejectedEvent(index=r.index, error=r.error) for r in result.rejected]
+    if not result.accepted:
+        detail = "; ".join(f"event {r.index}: {r.error}" for r in rejected[:5])
+        raise ApiError(422, "invalid_event", f"no event accepted: {detail}")
+    return EventsAccepted(accepted=result.accepted, rejected=rejected)
