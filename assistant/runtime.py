@@ -17,6 +17,7 @@ from assistant.dialogue.engine import DialogueEngine, GenerationSettings
 from assistant.llm import LLM, make_llm
 from assistant.sessions import SessionStore
 from assistant.store import StoreDB, StoreTools
+from moderation.moderator import Moderator
 from retrieval.catalog_store import CatalogStore
 from retrieval.chroma import make_chroma_client
 from retrieval.embeddings import Embedder, get_embedder
@@ -115,3 +116,10 @@ class Runtime:
             encoder=lambda texts: self.embedder.encode_query(texts),
             generation=GenerationSettings(timeout_s=self.settings.llm_timeout_s),
         )
+
+    @cached_property
+    def moderator(self) -> Moderator:
+        """Input/output moderation and the review queue; an operator's `moderation_policy.json` in the data dir
+        replaces the bundled thresholds. Models load on first use."""
+        policy = self.settings.data_dir / "moderation_policy.json"
+        return Moderator(self.db, policy_path=policy if policy.is_file() else None)

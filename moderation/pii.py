@@ -1,0 +1,163 @@
+"""PII detection and masking with typed placeholders (`[EMAIL_1]`, `[PHONE_2]`, ...), reversible through a `PiiMap`.
+
+The LLM, the logs and the review queue see the masked text; store tools get `pii_map.restore(args)` so they
+receive the real values (e.g. the email used to verify identity), and the reply may be restored for the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+_CN_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+# Issuer numbers start with 2-6 (Mastercard, Amex/JCB/Diners, Visa, Discover/UnionPay).
+_CARD = re.compile(r"(?<![\d-])[2-6](?:[ -]?\d){12,18}(?![\d-])")
+_CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
+# International numbers need a leading +/00 country code; national ones need the usual separators so that order
+# numbers, SKUs and prices are never mistaken for phones.
+_INTL_PHONE = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?!\d)")
+_NATIONAL_PHONE = re.compile(r"(?<!\d)(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?!\d)")
+_STREET_SUFFIX = (
+    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy"
+    r"|Square|Sq|Highway|Hwy|Circle|Cir|Trail|Alley"
+)
+_EN_ADDRESS = re.compile(
+    rf"\b\d{{1,6}}\s+(?:[A-Z][A-Za-z'-]*\s+){{1,4}}(?:{_STREET_SUFFIX})\b\.?"
+    r"(?:,?\s*(?:Apt|Apartment|Suite|Unit|#)\.?\s*[\w-]+)?"
+)
+_ZH_ADDRESS = re.compile(
+    r"(?:[\u4e00-\u9fa5]{1,8}?(?:省|自治区|市|区|县|镇|乡))*[\u4e00-\u9fa5]{1,12}?(?:路|街|大道|巷|胡同|弄)"
+    r"\s*\d{1,5}\s*[号弄](?:\s*\d{1,4}\s*(?:栋|幢|号楼|单元))*(?:\s*\d{1,5}\s*(?:室|房))?"
+)
+
+
+@dataclass(frozen=True)
+class PiiSpan:
+    kind: str
+    start: int
+    end: int
+    value: str
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def cn_id_valid(value: str) -> bool:
+    """GB 11643 checksum of an 18-character resident ID number."""
+    body, check = value[:17], value[17].upper()
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11] == check
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _card_ok(value: str) -> bool:
+    digits = _digits(value)
+    return 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_valid(digits)
+
+
+# A Chinese address match may start with the words that introduce it ("地址是", "寄到"): keep only the address.
+_ZH_LEAD_IN = re.compile(r"^.*(?:地址|住址|是|在|到|为|寄|送)")
+
+
+def _trim_zh_address(span: PiiSpan) -> PiiSpan:
+    lead = _ZH_LEAD_IN.match(span.value[: max(0, len(span.value) - 4)])
+    if not lead:
+        return span
+    cut = lead.end()
+    return PiiSpan(span.kind, span.start + cut, span.end, span.value[cut:])
+
+
+def _intl_ok(value: str) -> bool:
+    return 8 <= len(_digits(value)) <= 15
+
+
+@dataclass(frozen=True)
+class _Detector:
+    kind: str
+    pattern: re.Pattern[str]
+    accept: Callable[[str], bool] = lambda _value: True
+
+
+# Order matters: earlier detectors claim their spans first (an ID number is not also a card or a phone).
+_DETECTORS: tuple[_Detector, ...] = (
+    _Detector("EMAIL", _EMAIL),
+    _Detector("ID_NUMBER", _CN_ID, cn_id_valid),
+    _Detector("CARD", _CARD, _card_ok),
+    _Detector("PHONE", _CN_MOBILE),
+    _Detector("PHONE", _INTL_PHONE, _intl_ok),
+    _Detector("PHONE", _NATIONAL_PHONE),
+    _Detector("ADDRESS", _EN_ADDRESS),
+    _Detector("ADDRESS", _ZH_ADDRESS),
+)
+
+_PLACEHOLDER = re.compile(r"\[(EMAIL|ID_NUMBER|CARD|PHONE|ADDRESS)_(\d+)\]")
+
+
+@dataclass
+class PiiMap:
+    """Placeholder -> original value. Reused across the turns of a conversation, so a value keeps its placeholder."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def placeholder_for(self, kind: str, value: str) -> str:
+        for placeholder, original in self.values.items():
+            if original == value and placeholder.startswith(f"[{kind}_"):
+                return placeholder
+        n = 1 + sum(1 for p in self.values if p.startswith(f"[{kind}_"))
+        placeholder = f"[{kind}_{n}]"
+        self.values[placeholder] = value
+        return placeholder
+
+    def restore(self, text: str) -> str:
+        """Puts the original values back in place of the placeholders this map knows; others stay as they are."""
+        return _PLACEHOLDER.sub(lambda m: self.values.get(m.group(0), m.group(0)), text)
+
+    def kinds(self) -> set[str]:
+        return {p[1:].rsplit("_", 1)[0] for p in self.values}
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+
+def find_pii(text: str) -> list[PiiSpan]:
+    """Non-overlapping PII spans in text order."""
+    taken: list[PiiSpan] = []
+    for det in _DETECTORS:
+        for m in det.pattern.finditer(text):
+            start, end = m.span()
+            value = m.group(0).strip()
+            if not value or not det.accept(value):
+                continue
+            if any(start < s.end and s.start < end for s in taken):
+                continue
+            span = PiiSpan(det.kind, start, end, m.group(0))
+            taken.append(_trim_zh_address(span) if det.pattern is _ZH_ADDRESS else span)
+    return sorted(taken, key=lambda s: s.start)
+
+
+def mask_pii(text: str, pii_map: PiiMap | None = None) -> tuple[str, PiiMap]:
+    """Returns the masked text and the map that restores it (the given map, extended, when one is passed)."""
+    pii_map = pii_map if pii_map is not None else PiiMap()
+    out: list[str] = []
+    pos = 0
+    for span in find_pii(text):
+        out.append(text[pos : span.start])
+        out.append(pii_map.placeholder_for(span.kind, span.value))
+        pos = span.end
+    out.append(text[pos:])
+    return "".join(out), pii_map

@@ -1,0 +1,64 @@
+"""All text detectors behind one call: category -> score in [0, 1].
+
+- harassment / hate / sexual / violence / self_harm: the semantic heads (English and Chinese), the shipped
+  English abuse classifier (`alt-profanity-check`) and the Chinese abuse lexicons;
+- spam: spam signals and the semantic head;
+- prompt_injection: the pattern families (on de-obfuscated forms too).
+PII is scored by the moderator from the masking step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from moderation.chinese_abuse import chinese_abuse_scores
+from moderation.injection import detect_injection
+from moderation.semantic import Embedder, SemanticClassifier
+from moderation.spam import spam_score
+
+
+def _profanity(texts: list[str]) -> np.ndarray:
+    from profanity_check import predict_prob
+
+    return np.asarray(predict_prob(texts), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class TextScores:
+    categories: dict[str, float]
+    injection_families: tuple[str, ...] = ()
+
+
+class TextClassifier:
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self.semantic = SemanticClassifier(embedder or Embedder())
+
+    def score(self, text: str) -> TextScores:
+        return self.score_batch([text])[0]
+
+    def score_batch(self, texts: list[str]) -> list[TextScores]:
+        if not texts:
+            return []
+        semantic = self.semantic.score(texts)
+        profanity = _profanity(texts)
+        return [self._combine(t, s, float(p)) for t, s, p in zip(texts, semantic, profanity, strict=True)]
+
+    @staticmethod
+    def _combine(text: str, sem: dict[str, float], profanity: float) -> TextScores:
+        zh = chinese_abuse_scores(text)
+        injection = detect_injection(text)
+        # Profanity alone is not harassment (angry customers swear at products); it counts when the semantic
+        # head also leans that way.
+        abuse = profanity * min(1.0, 0.5 + sem["harassment"] + sem["hate"])
+        categories = {
+            "harassment": max(sem["harassment"], zh["harassment"], abuse),
+            "hate": max(sem["hate"], zh["hate"]),
+            "sexual": sem["sexual"],
+            "violence": sem["violence"],
+            "self_harm": sem["self_harm"],
+            "spam": max(spam_score(text), sem["spam"] * 0.9),
+            "prompt_injection": max(injection.score, sem["prompt_injection"] * 0.6),
+        }
+        return TextScores({k: round(float(v), 4) for k, v in categories.items()}, injection.families)
