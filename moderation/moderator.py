@@ -23,8 +23,9 @@ from moderation.injection import detect_injection, neutralise
 from moderation.pii import PiiMap, mask_pii
 from moderation.policy import ModerationPolicy, detect_language, refusal_message
 from moderation.review_queue import ReviewDecision, ReviewQueue, Status
+from moderation.stream_guard import OUTPUT_CATEGORIES, StreamGuard
 from moderation.text_checks import TextClassifier
-from moderation.verdict import Verdict
+from moderation.verdict import Decision, Verdict
 
 # Longer inputs are cut before classification: the verdict must stay fast, and a flood of text is itself suspect.
 MAX_TEXT_CHARS = 8000
@@ -168,6 +169,15 @@ class Moderator:
             redacted_text=neutralise(text) if flagged else text,
         )
         return verdict.redacted_text or "", verdict
+
+    def check_output(self, text: str) -> tuple[Decision, list[str]]:
+        """The policy's decision on a piece of the model's reply, over the harm categories only."""
+        scores = self.text_classifier.score(text[:MAX_TEXT_CHARS]).categories
+        return self.policy.decide({c: scores[c] for c in OUTPUT_CATEGORIES})
+
+    def stream_guard(self, language: str = "en") -> StreamGuard:
+        """A guard for one streamed reply (see `moderation.stream_guard`)."""
+        return StreamGuard(self.check_output, language)
 
     def refusal_message(self, verdict: Verdict, language: str | None = None, text: str | None = None) -> str:
         """A polite refusal in `language`, or in the language of `text` when no language is given."""
