@@ -23,7 +23,7 @@ from ui.api.metrics import ApiMetrics
 from ui.api.middleware import RequestContextMiddleware
 from ui.api.ratelimit import RateLimiter
 from ui.api.readiness import Readiness
-from ui.api.routers import chat, events, health, openai_compat, pages, search, users
+from ui.api.routers import chat, events, health, moderate, openai_compat, pages, review, search, users
 from ui.api.settings import ApiSettings
 from ui.api.warmup import warmup_steps
 
@@ -89,6 +89,8 @@ def create_app(
     app.include_router(search.router)
     app.include_router(events.router)
     app.include_router(users.router)
+    app.include_router(moderate.router)
+    app.include_router(review.router)
     app.include_router(_api_fallback())
 
     app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)

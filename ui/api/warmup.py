@@ -22,9 +22,12 @@ def warmup_steps(runtime: Runtime) -> dict[str, Callable[[], object]]:
     def search() -> None:
         runtime.searcher.search("headphones", k=1)
 
+    def moderation() -> None:
+        runtime.moderator.warm_up()
+
     def llm() -> None:
         model = runtime.llm
         if model is not None:  # "none" answers from templates: nothing to load
             model.complete([{"role": "user", "content": "hi"}], max_tokens=1, timeout_s=runtime.settings.llm_timeout_s)
 
-    return {"database": database, "catalog": catalog, "search": search, "llm": llm}
+    return {"database": database, "catalog": catalog, "search": search, "moderation": moderation, "llm": llm}

@@ -33,7 +33,7 @@
     return isNaN(d) ? String(iso || "") : d.toLocaleString();
   }
 
-  function flagsOf(item) { return (item.verdict && item.verdict.flags) || []; }
+  function flagsOf(item) { return item.categories || (item.verdict && item.verdict.flags) || []; }
 
   // --- sign-in ---------------------------------------------------------------------------------------------
   function showApp(on) {
