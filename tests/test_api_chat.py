@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from live_server import serving
 from openai import OpenAI
 
 from assistant.config import Settings
@@ -23,28 +20,13 @@ from ui.api import create_app
 from ui.api.settings import ApiSettings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     runtime = Runtime(Settings(data_dir=tmp_path_factory.mktemp("api") / "data", llm="none"))
     ensure_sample_store(runtime, progress=False)
     app = create_app(runtime, api_settings=ApiSettings(max_image_bytes=200_000, rate_limit_per_ip=0))
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture()

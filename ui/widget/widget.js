@@ -58,6 +58,8 @@
   var CSS = [
     ":host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'PingFang SC','Microsoft YaHei',sans-serif;color:#1b1f24}",
     "*{box-sizing:border-box}",
+    // Inherited properties would flow in from the host page through the host element: reset them on our roots.
+    ".panel,.fab{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'PingFang SC','Microsoft YaHei',sans-serif;color:#1b1f24;letter-spacing:normal;word-spacing:normal;text-transform:none;text-align:left;font-style:normal;font-weight:400}",
     "button{font:inherit;cursor:pointer}",
     ":focus-visible{outline:3px solid var(--c);outline-offset:2px}",
     ".fab{width:58px;height:58px;border-radius:50%;border:0;background:var(--c);color:#fff;box-shadow:0 6px 18px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}",
