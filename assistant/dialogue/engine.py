@@ -148,7 +148,11 @@ class DialogueEngine:
 
         mark = time.perf_counter()
         slots = extract(message)
-        routed = route(message, state, self._classifier)
+        updates = slots.as_updates()
+        routed = route(message, state, self._classifier, fills_slot=bool(updates) or slots.confirmation is not None)
+        if routed.intent not in SERVICE_INTENTS | {Intent.CONTINUE}:
+            # Details given in passing (an e-mail with a greeting) are kept for a later order request.
+            state.slots.update(updates)
         timings["routing"] = _ms(mark)
 
         turn = Turn(

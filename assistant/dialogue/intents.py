@@ -221,6 +221,7 @@ _YES_NO_OR_SLOT = _rx(
     r"[\w.+-]+@[\w-]+\.[\w.]+",
     r"\b\d{5}\b",
 )
+_SEARCH_VERB = _rx(r"\b(show me|looking for|look for|search|find|do you (have|sell))\b", r"有没有|我想买|帮我找")
 _ORDINAL_REF = _rx(
     r"\b(first|second|third|fourth|fifth|last|cheaper|cheapest|pricier|[1-5](st|nd|rd|th)) (one|option|item)\b",
     r"\b(the|that|this) (one|black|white|red|blue)\b",
@@ -261,8 +262,17 @@ class EmbeddingIntentClassifier:
         return self.labels[best], float(sims[best])
 
 
-def route(text: str, state: DialogueState | None = None, classifier: EmbeddingIntentClassifier | None = None) -> Routed:
-    """The intent of one message in the context of the conversation so far."""
+def route(
+    text: str,
+    state: DialogueState | None = None,
+    classifier: EmbeddingIntentClassifier | None = None,
+    fills_slot: bool = False,
+) -> Routed:
+    """The intent of one message in the context of the conversation so far.
+
+    `fills_slot` says the message carries a slot value (an e-mail, an order id, a reason...): while a request
+    waits for details, such a message continues it.
+    """
     state = state or DialogueState()
     scores: dict[Intent, float] = {}
     for intent, weight, pattern in _RULES:
@@ -278,11 +288,14 @@ def route(text: str, state: DialogueState | None = None, classifier: EmbeddingIn
         scores[Intent.PRODUCT_QUESTION] = max(scores.get(Intent.PRODUCT_QUESTION, 0.0), 1.5)
 
     waiting = state.pending_action is not None or state.pending_intent is not None
-    if waiting and _YES_NO_OR_SLOT.search(text):
+    if waiting and (fills_slot or _YES_NO_OR_SLOT.search(text)):
         # A new explicit request still wins over continuing ("no, I want to return it instead").
         best_new = max((s for i, s in scores.items() if i in SERVICE_INTENTS | {Intent.HANDOFF}), default=0.0)
         if best_new < 2.0 or (state.pending_action is not None and _is_bare_answer(text)):
             return Routed(Intent.CONTINUE, 0.9, ("pending",))
+    if waiting and scores and max(scores.values()) < 2.0 and _is_bare_answer(text) and not _SEARCH_VERB.search(text):
+        # A short answer to the question just asked ("the art theme please", "买错了").
+        return Routed(Intent.CONTINUE, 0.6, ("pending",))
 
     if not scores and waiting:
         return Routed(Intent.CONTINUE, 0.5, ("pending",))

@@ -105,7 +105,8 @@ def extract(text: str) -> SlotValues:
         values.address = {k: (v or "").strip() for k, v in address.groupdict().items()}
         values.address["country"] = values.address.get("country") or "USA"
     text_wo_email = EMAIL.sub(" ", text)
-    zips = ZIP.findall(text_wo_email)
+    # A zip inside a new address is the address's, not the customer's identity.
+    zips = ZIP.findall(_ADDRESS.sub(" ", text_wo_email) if address else text_wo_email)
     if zips:
         values.zip = zips[-1]
     name = _NAME.search(text_wo_email) or _NAME_ZH.search(text_wo_email)

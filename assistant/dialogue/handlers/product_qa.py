@@ -15,6 +15,7 @@ from retrieval.models import Product
 from retrieval.zh_glossary import ZH_EN
 
 _PRICE_Q = re.compile(r"\b(how much|price|cost|costs|pricing)\b|多少钱|价格|价钱|几块", re.I)
+_OVERVIEW = re.compile(r"\b(tell me (more )?about|details|describe|what is it|more info\w*)\b|介绍|详细", re.I)
 _STOCK_Q = re.compile(r"\b(in stock|available|availability|stock|sold out)\b|有货|库存|现货|缺货", re.I)
 _STOP = set(
     [
@@ -114,6 +115,15 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
+def _overview(product: Product) -> list[str]:
+    """Price, stock and the options on offer: the answer to "tell me about the second one"."""
+    facts = [f"price {money(product.price, product.currency)}", stock(product.in_stock, "en")]
+    if product.brand:
+        facts.append(f"brand {product.brand}")
+    facts += [f"{name}: {value}" for name, value in attribute_facts(product)[:4]]
+    return facts
+
+
 def answer_facts(product: Product, question: str) -> list[str]:
     """The product facts that answer the question, as "name: value" strings; empty when the data is silent."""
     if _PRICE_Q.search(question):
@@ -124,8 +134,8 @@ def answer_facts(product: Product, question: str) -> list[str]:
     if _STOCK_Q.search(question):
         return [stock(product.in_stock, "en")]
     terms = _terms(question)
-    if not terms:
-        return []
+    if not terms or _OVERVIEW.search(question):
+        return _overview(product)
     found: list[str] = []
     for name, value in attribute_facts(product):
         name_words = set(re.findall(r"[a-z0-9]+", name.lower()))

@@ -47,10 +47,14 @@ class ServiceHandler:
             if state.pending_intent is None:
                 return Draft(render("nothing_pending", turn.language))
             intent = Intent(state.pending_intent)
+            state.slots["request_text"] = f"{state.slots.get('request_text', '')} {turn.text}".strip()
         else:
             if state.pending_intent != intent.value:
-                for slot in _REQUEST_SLOTS:
+                for slot in (*_REQUEST_SLOTS, "item_ids", "swaps"):
                     state.slots.pop(slot, None)
+                state.slots["request_text"] = turn.text
+            else:
+                state.slots["request_text"] = f"{state.slots.get('request_text', '')} {turn.text}".strip()
             state.pending_action = None
             state.pending_intent = intent.value
         state.slots.update(turn.slots.as_updates())
@@ -131,7 +135,7 @@ class ServiceHandler:
             if len(user.orders) == 1:
                 order_id = user.orders[0]
             else:
-                return self._list_orders(turn, user, ask=intent is not Intent.ORDER_STATUS)
+                return self._list_orders(turn, user)
         try:
             order = self.store.get_order_details(order_id, acting_user=user.user_id)
         except PolicyError as exc:
@@ -182,7 +186,7 @@ class ServiceHandler:
                 )
         return self._swap(turn, intent, user, order)
 
-    def _list_orders(self, turn: Turn, user: User, ask: bool) -> Draft:
+    def _list_orders(self, turn: Turn, user: User) -> Draft:
         lang = turn.language
         if not user.orders:
             turn.state.pending_intent = None
@@ -190,13 +194,11 @@ class ServiceHandler:
         orders = [self.store.get_order_details(o, acting_user=user.user_id) for o in user.orders]
         listed = ", ".join(f"{o.order_id} ({status_text(o.status, lang)})" for o in orders)
         facts = Facts(orders={o.order_id: o.status for o in orders})
-        if not ask:
-            turn.state.pending_intent = None
         return Draft(render("which_order", lang, orders=listed), facts=facts)
 
     def _return(self, turn: Turn, user: User, order: Order) -> Draft:
         lang = turn.language
-        items = match_items(turn.text, order) or _remembered_items(turn, order)
+        items = match_items(_request(turn), order) or _remembered_items(turn, order)
         payment = self._payment(turn, user, order) or order.original_payment_method_id or ""
         args = {"order_id": order.order_id, "item_ids": [i.item_id for i in items], "payment_method_id": payment}
         if items:
@@ -209,7 +211,7 @@ class ServiceHandler:
     def _swap(self, turn: Turn, intent: Intent, user: User, order: Order) -> Draft:
         lang = turn.language
         action = "exchange_delivered_order_items" if intent is Intent.EXCHANGE else "modify_pending_order_items"
-        items = match_items(turn.text, order) or _remembered_items(turn, order)
+        items = match_items(_request(turn), order) or _remembered_items(turn, order)
         payment = self._payment(turn, user, order) or order.original_payment_method_id or ""
         base = {"order_id": order.order_id, "payment_method_id": payment}
         ask_items = render(
@@ -227,7 +229,7 @@ class ServiceHandler:
         chosen: dict[str, str] = dict(turn.state.slots.get("swaps") or {})
         for item in items:
             product = self.store.get_product_details(item.product_id)
-            variants = match_variant(turn.text, item, product, items)
+            variants = match_variant(_request(turn), item, product, items)
             if len(variants) == 1:
                 chosen[item.item_id] = variants[0].item_id
             elif item.item_id not in chosen:
@@ -327,7 +329,7 @@ class ServiceHandler:
             return Draft(render("reconfirm", lang, summary=pending.summary))
         state.pending_action = None
         state.pending_intent = None
-        for slot in (*_REQUEST_SLOTS, "item_ids", "swaps"):
+        for slot in (*_REQUEST_SLOTS, "item_ids", "swaps", "request_text"):
             state.slots.pop(slot, None)
         if answer is False:
             return Draft(render("declined", lang))
@@ -368,6 +370,11 @@ def _claims_other(said: Any, user: User) -> bool:
         mine = (user.name.first_name.lower(), user.name.last_name.lower(), user.address.zip)
         return (said.first_name.lower(), said.last_name.lower(), said.zip) != mine
     return False
+
+
+def _request(turn: Turn) -> str:
+    """Everything the customer said about the current request (items and options may come before identity)."""
+    return str(turn.state.slots.get("request_text") or turn.text)
 
 
 def _remembered_items(turn: Turn, order: Order) -> list:

@@ -105,7 +105,7 @@ class ShoppingHandler:
         turn.state.last_query = parsed.text
         turn.state.last_filters = {k: v for k, v in asdict(parsed.filters).items() if v is not None and k != "brand"}
         hits = self._run(turn, turn.redacted, None)
-        return self._draft(turn, hits, turn.redacted)
+        return self._draft(turn, hits, parsed.text)
 
     def _refine(self, turn: Turn) -> Draft:
         state = turn.state
