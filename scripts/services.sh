@@ -42,12 +42,16 @@ start_postgres() {
   fi
 }
 
+chroma_up() {
+  python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$chroma_port/api/v2/heartbeat', timeout=2)"
+}
+
 start_chroma() {
   mkdir -p "$root/chroma"
-  if ! curl -sf "http://127.0.0.1:$chroma_port/api/v2/heartbeat" >/dev/null 2>&1; then
+  if ! chroma_up >/dev/null 2>&1; then
     nohup chroma run --path "$root/chroma" --host 127.0.0.1 --port "$chroma_port" >"$root/chroma.log" 2>&1 &
     echo $! >"$root/chroma.pid"
-    wait_for 60 curl -sf "http://127.0.0.1:$chroma_port/api/v2/heartbeat"
+    wait_for 60 chroma_up
   fi
 }
 
@@ -64,7 +68,6 @@ case "${1:-}" in
     start_chroma >&2
     echo "export COMMERCE_ASSISTANT_DATABASE_URL=postgresql+psycopg://commerce:commerce@127.0.0.1:$pg_port/commerce"
     echo "export COMMERCE_ASSISTANT_CHROMA_URL=http://127.0.0.1:$chroma_port"
-    echo "export COMMERCE_ASSISTANT_PG_CTL='$pg_bin/pg_ctl -D $pgdata'"
     ;;
   stop) stop_all ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;

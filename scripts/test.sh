@@ -1,7 +1,24 @@
 #!/usr/bin/env bash
-# The test command: the default suite on embedded defaults (local Chroma, SQLite).
+# The test command: the default suite on embedded defaults (local Chroma, SQLite), then the service-backed subset
+# (tests marked `services`) against PostgreSQL and a Chroma server started here on loopback, then the dependency
+# audit. COMMERCE_SKIP_SERVICES=1 runs the default suite only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 python3 -m ruff check .
-python3 -m pytest "$@"
+
+# 1. Embedded defaults: the service URLs must not leak in from the caller's environment.
+env -u COMMERCE_ASSISTANT_DATABASE_URL -u COMMERCE_ASSISTANT_CHROMA_URL python3 -m pytest "$@"
+
+# 2. The scale-out engines.
+if [[ "${COMMERCE_SKIP_SERVICES:-0}" != 1 ]]; then
+  eval "$(bash scripts/services.sh start)"
+  trap 'bash scripts/services.sh stop' EXIT
+  status=0
+  python3 -m pytest -m services "$@" || status=$?
+  # 5: the caller's selection holds no service test, which is not a failure.
+  [[ $status -eq 0 || $status -eq 5 ]] || exit $status
+fi
+
+# 3. Known vulnerabilities in the installed dependencies.
+python3 scripts/audit_deps.py
