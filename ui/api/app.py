@@ -8,7 +8,7 @@ puts them in the OpenAPI document at `/docs`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
@@ -25,7 +25,7 @@ from ui.api.ratelimit import RateLimiter
 from ui.api.readiness import Readiness
 from ui.api.routers import chat, events, health, moderate, openai_compat, pages, review, search, users
 from ui.api.settings import ApiSettings
-from ui.api.warmup import warmup_steps
+from ui.api.warmup import warmup_stages
 
 
 def _api_fallback() -> APIRouter:
@@ -51,12 +51,11 @@ def create_app(
     api_settings: ApiSettings | None = None,
     warm: bool = False,
     gradio: bool = False,
-    extra_steps: dict[str, Callable[[], object]] | None = None,
 ) -> FastAPI:
     """Builds the app around one `Runtime`. `warm=True` warms the models in the background on startup;
     `gradio=True` mounts the Gradio chat at `/` (kept optional: importing Gradio costs seconds in API tests)."""
     settings = api_settings or ApiSettings()
-    readiness = Readiness({**warmup_steps(runtime), **(extra_steps or {})})
+    readiness = Readiness(warmup_stages(runtime))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

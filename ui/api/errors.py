@@ -11,12 +11,17 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import httpx
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+# Seconds a client is told to wait when a backing service is down.
+RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -55,6 +60,7 @@ _CODES_BY_STATUS = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "rate_limited",
+    503: "service_unavailable",
 }
 
 
@@ -83,6 +89,26 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(request, 422, "invalid_request", _describe_validation(exc))
+
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(httpx.TransportError)
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # A backing service (Chroma server, database) is down or restarting: the client should retry shortly.
+        log.warning(
+            "backing service unavailable in %s %s (request %s): %s",
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", "-"),
+            type(exc).__name__,
+        )
+        return error_response(
+            request,
+            503,
+            "service_unavailable",
+            "a backing service is unavailable; retry shortly",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,7 +1,9 @@
-"""Warms the models in a background thread so the server answers at once and `/healthz` says when it is ready.
+"""Warms the models in the background so the server answers at once and `/healthz` says when it is ready.
 
 Each step touches one component the way a first request would (building it, running one tiny call), so the
-first real chat does not pay for loading. A step that fails is reported by name with its error; the others go on.
+first real chat does not pay for loading. Steps come in stages: the stages run in order, the steps of a stage at
+the same time (loading models is partly I/O and native code that releases the GIL). A step that fails is
+reported by name with its error; the others go on.
 """
 
 from __future__ import annotations
@@ -22,15 +24,18 @@ class StepState:
     error: str | None = None
 
 
+Step = Callable[[], object]
+
+
 @dataclass
 class Readiness:
-    steps: dict[str, Callable[[], object]]
+    stages: list[dict[str, Step]]
     state: dict[str, StepState] = field(default_factory=dict)
     started_at: float = field(default_factory=time.monotonic)
     _thread: threading.Thread | None = None
 
     def __post_init__(self) -> None:
-        self.state = {name: StepState() for name in self.steps}
+        self.state = {name: StepState() for stage in self.stages for name in stage}
 
     def start(self) -> None:
         """Runs the steps in order in a daemon thread (idempotent)."""
@@ -39,18 +44,28 @@ class Readiness:
             self._thread.start()
 
     def run(self) -> None:
-        for name, step in self.steps.items():
-            state = self.state[name]
-            state.status = "loading"
-            began = time.perf_counter()
-            try:
-                step()
-            except Exception as exc:  # a component that cannot load is reported, not fatal to the server
-                log.exception("warm-up step %s failed", name)
-                state.status, state.error = "error", f"{type(exc).__name__}: {exc}"
-            else:
-                state.status = "ready"
-            state.seconds = round(time.perf_counter() - began, 3)
+        for stage in self.stages:
+            workers = [
+                threading.Thread(target=self._run_step, args=(name, step), name=f"warmup-{name}")
+                for name, step in stage.items()
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+
+    def _run_step(self, name: str, step: Step) -> None:
+        state = self.state[name]
+        state.status = "loading"
+        began = time.perf_counter()
+        try:
+            step()
+        except Exception as exc:  # a component that cannot load is reported, not fatal to the server
+            log.exception("warm-up step %s failed", name)
+            state.status, state.error = "error", f"{type(exc).__name__}: {exc}"
+        else:
+            state.status = "ready"
+        state.seconds = round(time.perf_counter() - began, 3)
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:

@@ -1,16 +1,16 @@
-"""What "ready" means: each component built and exercised once, in the order a first chat needs them."""
+"""What "ready" means: each component built and exercised once. The store and catalog come first (search needs
+them); the models then load side by side."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from sqlalchemy import text
 
 from assistant.runtime import Runtime
 from assistant.store.loading import ensure_sample_store
+from ui.api.readiness import Step
 
 
-def warmup_steps(runtime: Runtime) -> dict[str, Callable[[], object]]:
+def warmup_stages(runtime: Runtime) -> list[dict[str, Step]]:
     def database() -> None:
         with runtime.db.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -30,4 +30,4 @@ def warmup_steps(runtime: Runtime) -> dict[str, Callable[[], object]]:
         if model is not None:  # "none" answers from templates: nothing to load
             model.complete([{"role": "user", "content": "hi"}], max_tokens=1, timeout_s=runtime.settings.llm_timeout_s)
 
-    return {"database": database, "catalog": catalog, "search": search, "moderation": moderation, "llm": llm}
+    return [{"database": database}, {"catalog": catalog}, {"search": search, "moderation": moderation, "llm": llm}]
