@@ -247,7 +247,7 @@
       g.fillText(String(v), 4, y(v) + 4);
     }
     if (!days.length) { g.fillText("No decisions yet.", pad.l + 10, pad.t + 20); $("chart-legend").textContent = ""; return; }
-    var step = plotW / days.length, barW = Math.max(3, step * 0.6);
+    var step = plotW / days.length, barW = Math.min(48, Math.max(3, step * 0.6));
     days.forEach(function (d, i) {
       var x = pad.l + i * step + (step - barW) / 2, base = 0;
       DECISIONS.forEach(function (pair) {
@@ -269,6 +269,12 @@
         if (i === 0) g.moveTo(px, py); else g.lineTo(px, py);
       });
       g.stroke(); g.lineWidth = 1;
+      g.fillStyle = PALETTE[k % PALETTE.length];
+      days.forEach(function (d, i) {  // points too, so a single day still shows
+        g.beginPath();
+        g.arc(pad.l + i * step + step / 2 + (k - catNames.length / 2) * 6, y((d.categories || {})[c] || 0), 4, 0, 2 * Math.PI);
+        g.fill();
+      });
     });
     var legend = $("chart-legend");
     legend.textContent = "";

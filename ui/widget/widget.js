@@ -71,6 +71,7 @@
     "header button{background:transparent;border:0;color:#fff;padding:4px 8px;border-radius:6px}",
     "header button:hover{background:rgba(255,255,255,.18)}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}",
+    ".log>*{flex-shrink:0}",
     ".msg{max-width:86%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
     ".user{align-self:flex-end;background:var(--c);color:#fff;border-bottom-right-radius:3px}",
     ".bot{align-self:flex-start;background:#fff;border:1px solid #e3e6ea;border-bottom-left-radius:3px}",
