@@ -49,6 +49,7 @@ class BehaviourStats:
             self.category_total: dict[str, float] = defaultdict(float)
             self.category_items: dict[str, set[str]] = defaultdict(set)
             self._sessions: dict[str, tuple[float, list[str]]] = {}
+            self._neighbours: dict[str, list[tuple[str, float]]] = {}
 
     def refresh(self) -> int:
         """Catches up with events stored since the last refresh (by any process); returns how many."""
@@ -58,6 +59,8 @@ class BehaviourStats:
                 self._add(event)
                 self.last_id = event_id
                 seen += 1
+            if seen:
+                self._neighbours.clear()
             return seen
 
     def _add(self, event: StoredEvent) -> None:
@@ -106,12 +109,15 @@ class BehaviourStats:
 
     def neighbours(self, pid: str, limit: int) -> list[tuple[str, float]]:
         """Products engaged with in the same sessions, by cosine-normalised co-occurrence."""
-        row = self.cooccur.get(pid)
-        if not row:
-            return []
-        own = self.engagement[pid]
-        scored = [(other, w / math.sqrt(own * self.engagement[other])) for other, w in row.items()]
-        return sorted(scored, key=lambda kv: -kv[1])[:limit]
+        cached = self._neighbours.get(pid)
+        if cached is None or len(cached) < limit <= len(self.cooccur.get(pid, ())):
+            row = self.cooccur.get(pid)
+            if not row:
+                return []
+            own = self.engagement[pid]
+            scored = [(other, w / math.sqrt(own * self.engagement[other])) for other, w in row.items()]
+            cached = self._neighbours[pid] = sorted(scored, key=lambda kv: -kv[1])[:limit]
+        return cached[:limit]
 
     def category_share(self, pid: str) -> float:
         """The product's share of its category's engagement (how much of a category's demand it takes)."""

@@ -71,3 +71,48 @@ def retail_data_dir(retail_store_template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "retail"
     shutil.copytree(retail_store_template, path)
     return path
+
+
+# --- personalization ------------------------------------------------------------------------------------------
+PERSONALIZATION_PRODUCTS = [
+    # (id, title, brand, category, price)
+    ("cam-sony", "Sony Alpha a7 IV mirrorless camera", "Sony", "cameras", 1999.0),
+    ("cam-canon", "Canon EOS R8 mirrorless camera", "Canon", "cameras", 1499.0),
+    ("cam-nikon", "Nikon Z6 II mirrorless camera", "Nikon", "cameras", 1599.0),
+    ("lens-sony", "Sony FE 50mm f/1.8 camera lens", "Sony", "lenses", 249.0),
+    ("tripod", "Manfrotto aluminium camera tripod", "Manfrotto", "tripods", 129.0),
+    ("hp-sony", "Sony WH-1000XM5 wireless noise cancelling headphones", "Sony", "headphones", 349.0),
+    ("hp-bose", "Bose QuietComfort wireless headphones", "Bose", "headphones", 299.0),
+    ("phone-apple", "Apple iPhone 15 smartphone 128GB", "Apple", "phones", 799.0),
+    ("phone-samsung", "Samsung Galaxy S24 smartphone", "Samsung", "phones", 899.0),
+    ("mouse", "Logitech MX Master 3S wireless mouse", "Logitech", "mice", 99.0),
+    ("coffee", "Arabica coffee beans 1kg", "Lavazza", "coffee", 19.0),
+    ("milk", "Organic whole milk 1L", "Arla", "dairy", 1.5),
+]
+
+
+@pytest.fixture()
+def catalog_data_dir(data_dir: Path) -> Path:
+    """`data_dir` with a small real catalog (12 products, real embedder) in its Chroma `products` collection."""
+    from assistant.config import Settings
+    from retrieval.catalog_store import CatalogStore
+    from retrieval.chroma import make_chroma_client
+    from retrieval.embeddings import get_embedder
+    from retrieval.models import Product
+
+    settings = Settings(data_dir=data_dir).ensure_dirs()
+    store = CatalogStore(make_chroma_client(settings.chroma_path), get_embedder(settings.embedding_model))
+    store.upsert([Product(id=i, title=t, brand=b, category=c, price=p) for i, t, b, c, p in PERSONALIZATION_PRODUCTS])
+    return data_dir
+
+
+@pytest.fixture()
+def personal_runtime(catalog_data_dir: Path):  # type: ignore[no-untyped-def]
+    """A Runtime over `catalog_data_dir` (real SQLite, real Chroma); `.personalization` as the app builds it."""
+    from assistant.config import Settings
+    from assistant.runtime import Runtime
+
+    runtime = Runtime(Settings(data_dir=catalog_data_dir, llm="none"))
+    yield runtime
+    runtime.personalization.close()
+    runtime.db.dispose()

@@ -1,0 +1,118 @@
+"""Personalization commands: `events FILE`, `recommend --user ID`, `eval recommend`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from assistant.cli import UserError, emit, state
+
+
+def _runtime() -> Any:
+    from assistant.runtime import Runtime
+
+    return Runtime(state.settings)
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    @app.command("events")
+    def events_command(
+        path: Path = typer.Argument(..., help="JSONL file: one event per line (user_id, type, product_id, ...)."),
+        batch: int = typer.Option(5000, "--batch", min=1, help="Events written per transaction."),
+    ) -> None:
+        """Bulk-loads behaviour events, in order, through the same path as POST /v1/events."""
+        from tqdm import tqdm
+
+        from retrieval.events import read_jsonl
+
+        path = path.expanduser()
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+        personalization = _runtime().personalization
+        accepted = 0
+        rejected: list[dict[str, Any]] = []
+        items: list[Any] = []
+        lines: list[int] = []
+
+        def flush() -> None:
+            nonlocal accepted
+            result = personalization.events.ingest(items)
+            accepted += result.accepted
+            rejected.extend({"line": lines[r.index], "error": r.error} for r in result.rejected)
+            items.clear()
+            lines.clear()
+
+        try:
+            with tqdm(desc="events", unit="ev", file=sys.stderr) as bar:
+                for line_no, value, error in read_jsonl(path):
+                    if error is not None:
+                        rejected.append({"line": line_no, "error": error})
+                        continue
+                    items.append(value)
+                    lines.append(line_no)
+                    if len(items) >= batch:
+                        bar.update(len(items))
+                        flush()
+                bar.update(len(items))
+                flush()
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        finally:
+            personalization.close()
+        rejected.sort(key=lambda r: r["line"])
+        emit({"accepted": accepted, "rejected": rejected})
+
+    @app.command("recommend")
+    def recommend_command(
+        user: str = typer.Option(..., "--user", help="The user's id (as the caller knows it)."),
+        k: int = typer.Option(20, "--k", min=1, max=200, help="How many products."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    ) -> None:
+        """Products for a user, each with why (the share of each signal)."""
+        recs = _runtime().recommender.recommend(user, k)
+        if as_json:
+            emit({"user_id": user, "results": [recommendation_json(r) for r in recs]})
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"for {user}")
+        for column in ("#", "id", "title", "score", "why"):
+            table.add_column(column, overflow="fold")
+        for i, r in enumerate(recs, start=1):
+            table.add_row(str(i), r.product.id, r.product.title, f"{r.score:.3f}", "; ".join(r.why))
+        Console(file=sys.stdout, width=160).print(table)
+
+    @eval_app.command("recommend")
+    def eval_recommend_command(
+        out: Path = typer.Option(Path("reports/recommend"), "--out", help="Report folder (HTML, PNG, summary)."),
+        households: int = typer.Option(500, "--households", min=10, help="Random sample of households."),
+        seed: int = typer.Option(0, "--seed"),
+        cutoff: str = typer.Option("2017-11-01", "--cutoff", help="Train before this date, test after."),
+        test_weeks: int = typer.Option(9, "--test-weeks", min=1),
+        k: int = typer.Option(20, "--k", min=1),
+    ) -> None:
+        """Recall/NDCG/coverage/diversity on completejourney vs popularity, buy-again and co-occurrence."""
+        import pandas as pd
+
+        from assistant.evals.recommend import RecommendEvalConfig, run_recommend_eval
+
+        try:
+            pd.Timestamp(cutoff)
+        except ValueError as exc:
+            raise UserError(f"--cutoff: not a date: {cutoff!r}") from exc
+        runtime = _runtime()
+        config = RecommendEvalConfig(households=households, seed=seed, cutoff=cutoff, test_weeks=test_weeks, k=k)
+        summary = run_recommend_eval(
+            runtime.settings.data_dir / "eval-recommend", out.expanduser(), runtime.embedder, config,
+            progress=lambda msg: typer.echo(msg, err=True),
+        )
+        emit(summary)
+
+
+def recommendation_json(rec: Any) -> dict[str, Any]:
+    """A `Recommendation` as the CLI and the HTTP API show it."""
+    return {"id": rec.product.id, "title": rec.product.title, "score": rec.score, "why": rec.why}
