@@ -34,6 +34,9 @@ from retrieval.search import ProductSearcher
 
 log = logging.getLogger("assistant.dialogue")
 
+# Intents a message that also gives an identity is treated as an identification instead.
+_PASSING = frozenset({Intent.SMALL_TALK, Intent.OUT_OF_SCOPE, Intent.PRODUCT_SEARCH, Intent.RECOMMENDATION})
+
 
 class TextModerator(Protocol):
     """What the engine needs from `moderation.Moderator`."""
@@ -150,9 +153,9 @@ class DialogueEngine:
         slots = extract(message)
         updates = slots.as_updates()
         routed = route(message, state, self._classifier, fills_slot=bool(updates) or slots.confirmation is not None)
-        if routed.intent not in SERVICE_INTENTS | {Intent.CONTINUE}:
-            # Details given in passing (an e-mail with a greeting) are kept for a later order request.
-            state.slots.update(updates)
+        if (slots.email or (slots.first_name and slots.zip)) and routed.intent in _PASSING:
+            # Who the customer says they are is checked at once: verified now, or refused if it is another account.
+            routed = Routed(Intent.CONTINUE, routed.confidence, ("identity",))
         timings["routing"] = _ms(mark)
 
         turn = Turn(

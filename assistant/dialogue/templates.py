@@ -70,6 +70,10 @@ _T: dict[str, dict[str, str]] = {
         "zh": "好的，没有做任何更改。还有什么可以帮您？",
     },
     "refused": {"en": "I can't do that: {reason}", "zh": "无法办理：{reason}"},
+    "how_can_i_help": {
+        "en": "How can I help with your orders or account?",
+        "zh": "请问订单或账户方面有什么可以帮您？",
+    },
     "nothing_pending": {
         "en": "There's nothing waiting for your confirmation. How can I help?",
         "zh": "目前没有待确认的操作。请问有什么可以帮您？",

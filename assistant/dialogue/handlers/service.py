@@ -45,7 +45,7 @@ class ServiceHandler:
             if state.pending_action is not None:
                 return self._answer_pending(turn)
             if state.pending_intent is None:
-                return Draft(render("nothing_pending", turn.language))
+                return self._identify_only(turn)
             intent = Intent(state.pending_intent)
             state.slots["request_text"] = f"{state.slots.get('request_text', '')} {turn.text}".strip()
         else:
@@ -67,6 +67,17 @@ class ServiceHandler:
         if greeting:
             draft.reply = f"{greeting} {draft.reply}"
         return draft
+
+    def _identify_only(self, turn: Turn) -> Draft:
+        """A message that only says who the customer is: verify it (or refuse another account's)."""
+        turn.state.slots.update(turn.slots.as_updates())
+        if not (turn.slots.email or turn.slots.first_name):
+            return Draft(render("nothing_pending", turn.language))
+        identity = self._identify(turn)
+        if isinstance(identity, Draft):
+            return identity
+        greeting = identity[1]
+        return Draft(f"{greeting} {render('how_can_i_help', turn.language)}".strip())
 
     # --- identity ------------------------------------------------------------------------------------------------
     def _identify(self, turn: Turn) -> Draft | tuple[User, str]:

@@ -1,0 +1,163 @@
+"""Real conversations over the real retail store (SQLite) and its catalog (Chroma), with `--llm none`, a model that
+stalls (the turn still answers) and a model that streams."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.runtime import Runtime
+from tests.openai_standin import StandInServer
+
+
+def _runtime(data_dir: Path, llm: str = "none", timeout_s: float = 30.0) -> Runtime:
+    return Runtime(Settings(data_dir=data_dir, llm=llm, llm_timeout_s=timeout_s))
+
+
+def test_confirmation_flow_cancels_only_after_yes(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    chat = runtime.dialogue.chat
+    first = chat("I want to cancel order #W6460787")
+    assert first.intent == "cancel" and not first.actions and "verify your identity" in first.reply
+    second = chat("emma.brown5032@example.com", session_id=first.session_id)
+    assert "ordered by mistake" in second.reply and not second.actions
+    third = chat("I ordered it by mistake", session_id=first.session_id)
+    [proposed] = third.actions
+    assert proposed.status == "proposed" and proposed.arguments == {
+        "order_id": "#W6460787",
+        "reason": "ordered by mistake",
+    }
+    assert runtime.store.db.order("#W6460787").status == "pending"  # nothing happens on a proposal
+    unclear = chat("hmm, what happens to my money?", session_id=first.session_id)
+    assert all(a.status != "done" for a in unclear.actions)
+    assert runtime.store.db.order("#W6460787").status == "pending"
+    done = chat("yes", session_id=first.session_id)
+    assert [(a.name, a.status) for a in done.actions] == [("cancel_pending_order", "done")]
+    assert runtime.store.db.order("#W6460787").status == "cancelled"
+    assert "cancelled" in done.reply and "$202.13" in done.reply
+
+
+def test_policy_refusal_carries_the_reason(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    response = runtime.dialogue.chat(
+        "cancel order #W2497857 please, email yara.li6570@example.com, I don't need it anymore"
+    )
+    [refused] = response.actions
+    assert refused.name == "cancel_pending_order" and refused.status == "refused"
+    assert refused.result["code"] == "invalid_status" and "delivered" in refused.result["reason"]
+    assert "delivered" in response.reply
+    assert runtime.store.db.order("#W2497857").status == "delivered"
+
+
+def test_another_customers_order_stays_hidden(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    chat = runtime.dialogue.chat
+    before = runtime.store.db.order("#W2497857").model_dump()
+    hello = chat("hi, my email is raj.anderson6756@example.com")
+    peek = chat("what's the status of order #W2497857?", session_id=hello.session_id)
+    assert [(a.name, a.status) for a in peek.actions] == [("get_order_details", "refused")]
+    for leaked in ("delivered", "Luggage", "Smart Watch", "yara"):
+        assert leaked.lower() not in peek.reply.lower()
+    cancel = chat("then cancel #W2497857, no longer needed", session_id=hello.session_id)
+    assert all(a.status == "refused" for a in cancel.actions)
+    switch = chat("ok I'm yara.li6570@example.com then", session_id=hello.session_id)
+    assert [(a.name, a.status) for a in switch.actions] == [("verify_identity", "refused")]
+    assert chat("yes", session_id=hello.session_id).actions == []
+    assert runtime.store.db.order("#W2497857").model_dump() == before
+
+
+def test_caller_user_id_is_the_identity_but_only_for_own_orders(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    own = runtime.dialogue.chat("what's the status of order #W4689314?", user_id="sofia_li_9219")
+    assert [(a.name, a.status) for a in own.actions] == [("get_order_details", "done")]
+    assert "delivered" in own.reply
+    other = runtime.dialogue.chat("status of order #W6310710 please", user_id="sofia_li_9219")
+    assert [(a.name, a.status) for a in other.actions] == [("get_order_details", "refused")]
+    assert "processed" not in other.reply
+
+
+def test_conversation_resumes_after_a_restart(retail_data_dir: Path) -> None:
+    first = _runtime(retail_data_dir).dialogue.chat(
+        "Please cancel my order #W5801125, I no longer need it. My email is ivan.santos5925@example.com"
+    )
+    assert [(a.name, a.status) for a in first.actions] == [("cancel_pending_order", "proposed")]
+    restarted = _runtime(retail_data_dir)  # a new process: new engine, same data dir
+    done = restarted.dialogue.chat("yes, go ahead", session_id=first.session_id)
+    assert [(a.name, a.status) for a in done.actions] == [("cancel_pending_order", "done")]
+    assert restarted.store.db.order("#W5801125").status == "cancelled"
+    assert restarted.sessions.message_count(first.session_id) == 4
+
+
+def test_shopping_references_and_grounded_answers(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    chat = runtime.dialogue.chat
+    found = chat("show me kettles")
+    titles = [p.title for p in found.products]
+    assert {"Electric Kettle", "Tea Kettle"} <= set(titles)
+    for card in found.products:
+        product = runtime.catalog.get(card.id)
+        assert (card.price, card.in_stock) == (product.price, product.in_stock)
+        assert f"${card.price:,.2f}" in found.reply
+    compared = chat("compare the first two", session_id=found.session_id)
+    assert compared.intent == "compare" and [p.id for p in compared.products] == [p.id for p in found.products[:2]]
+    second = found.products[1]
+    about = chat("what materials does the second one come in?", session_id=found.session_id)
+    assert about.intent == "product_question" and about.products[0].id == second.id
+    materials = {v.options["material"] for v in runtime.catalog.get(second.id).variants}
+    assert all(m in about.reply for m in materials)
+    unknown = chat("is it dishwasher safe?", session_id=found.session_id)
+    assert "don't know" in unknown.reply
+    capped = chat("show me headphones under $400")
+    assert capped.products and all(p.price <= 400 for p in capped.products)
+
+
+def test_chinese_turns_answer_in_chinese(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    response = runtime.dialogue.chat("我想买一个蓝牙音箱")
+    assert response.language == "zh" and "Bluetooth Speaker" in [p.title for p in response.products]
+    assert "为您找到" in response.reply
+    handoff = runtime.dialogue.chat("转人工")
+    assert handoff.handoff and handoff.actions[0].name == "transfer_to_human_agents"
+
+
+def test_a_stalled_model_still_answers_from_templates(retail_data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with StandInServer() as server:
+        # The stand-in answers only after 3 s; the turn's model deadline is 1 s.
+        runtime = _runtime(retail_data_dir, llm=f"openai:{server.base_url}#stall", timeout_s=1.0)
+        with caplog.at_level(logging.WARNING, logger="assistant.dialogue"):
+            response = runtime.dialogue.chat("I'm looking for a water bottle")
+        assert any("LLMTimeout" in r.getMessage() for r in caplog.records)
+        assert response.products and response.products[0].title == "Water Bottle"
+        assert "Water Bottle" in response.reply and f"${response.products[0].price:,.2f}" in response.reply
+        assert response.prompt_version is None and response.model_id == "none"
+
+
+def test_a_streaming_model_is_guarded_and_recorded(retail_data_dir: Path) -> None:
+    with StandInServer() as server:
+        runtime = _runtime(retail_data_dir, llm=f"openai:{server.base_url}#echo")
+        events = list(runtime.dialogue.stream("I'm looking for a water bottle"))
+        kinds = [e.event for e in events]
+        assert kinds[0] == "products" and kinds[-1] == "done" and kinds.count("token") >= 2
+        done = events[-1].data
+        assert done["prompt_version"] == "shopping_reply.v1" and done["model_id"] == "echo"
+        # The echo model repeats the prompt: the product line it repeats carries the catalog's own price.
+        price = done["products"][0]["price"]
+        assert f"${price:,.2f}" in done["reply"]
+
+
+@pytest.mark.llm
+def test_bundled_model_phrases_a_grounded_reply(retail_data_dir: Path) -> None:
+    from assistant.llm.bundled_model import BundledModelError, resolve_bundled_model
+
+    settings = Settings(data_dir=retail_data_dir, llm="auto").ensure_dirs()
+    try:
+        resolve_bundled_model(settings.models_dir)
+    except BundledModelError as exc:
+        pytest.skip(str(exc))
+    runtime = Runtime(settings)
+    response = runtime.dialogue.chat("I'm looking for a water bottle")
+    assert response.model_id != "none" and response.products
+    assert f"${response.products[0].price:,.2f}" in response.reply
