@@ -18,6 +18,7 @@ from assistant.llm import LLM, make_llm
 from assistant.sessions import SessionStore
 from assistant.store import StoreDB, StoreTools
 from moderation.moderator import Moderator
+from moderation.policy import refusal_message
 from retrieval.catalog_store import CatalogStore
 from retrieval.chroma import make_chroma_client
 from retrieval.embeddings import Embedder, get_embedder
@@ -27,7 +28,7 @@ from retrieval.personalize import PersonalizedSearcher
 from retrieval.privacy import UserErasure
 from retrieval.profiles import ProfileStore
 from retrieval.recommend import Recommender
-from retrieval.search import ProductSearcher
+from retrieval.search import ProductSearcher, SearchHit
 
 
 class Runtime:
@@ -112,8 +113,14 @@ class Runtime:
             self.store,
             self.searcher,
             self.catalog,
+            moderator=self.moderator,
+            refusal=refusal_message,
             llm=lambda: self.llm,
             encoder=lambda texts: self.embedder.encode_query(texts),
+            personal_search=lambda user_id, query, k: self.personalized_searcher.search(query, k, user_id=user_id),
+            recommend=lambda user_id, k: [
+                SearchHit(product=r.product, score=r.score, why=r.why) for r in self.recommender.recommend(user_id, k)
+            ],
             generation=GenerationSettings(timeout_s=self.settings.llm_timeout_s),
         )
 

@@ -18,7 +18,7 @@ from assistant.dialogue.handlers.compare import CompareHandler
 from assistant.dialogue.handlers.conversation import HandoffHandler, OutOfScopeHandler, PolicyHandler, SmallTalkHandler
 from assistant.dialogue.handlers.product_qa import ProductQAHandler
 from assistant.dialogue.handlers.service import ServiceHandler
-from assistant.dialogue.handlers.shopping import PersonalSearch, ShoppingHandler
+from assistant.dialogue.handlers.shopping import PersonalSearch, Recommend, ShoppingHandler
 from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed, route
 from assistant.dialogue.language import detect_language
 from assistant.dialogue.response import ChatResponse
@@ -42,10 +42,18 @@ class TextModerator(Protocol):
     """What the engine needs from `moderation.Moderator`."""
 
     def check_text(
-        self, text: str, *, user_id: str | None = None, source: str = "chat", context: list[str] | None = None
+        self,
+        text: str,
+        *,
+        user_id: str | None = None,
+        source: str = "chat",
+        context: list[str] | None = None,
+        pii_map: Any = None,
     ) -> Verdict: ...
 
     def check_image(self, data: bytes, *, user_id: str | None = None, source: str = "chat") -> Verdict: ...
+
+    def mask_pii(self, text: str) -> tuple[str, Any]: ...
 
 
 @dataclass
@@ -76,6 +84,7 @@ class DialogueEngine:
         llm: Callable[[], LLM | None] | None = None,
         encoder: Encoder | None = None,
         personal_search: PersonalSearch | None = None,
+        recommend: Recommend | None = None,
         generation: GenerationSettings | None = None,
     ) -> None:
         self.sessions = sessions
@@ -84,7 +93,7 @@ class DialogueEngine:
         self._llm = llm
         self._classifier = EmbeddingIntentClassifier(encoder) if encoder is not None else None
         self.generation = generation or GenerationSettings()
-        shopping = ShoppingHandler(searcher, personal_search=personal_search)
+        shopping = ShoppingHandler(searcher, personal_search=personal_search, recommend=recommend)
         service = ServiceHandler(store)
         self.handlers: dict[Intent, Handler] = {
             Intent.PRODUCT_SEARCH: shopping,
@@ -129,7 +138,7 @@ class DialogueEngine:
         state.language = language
 
         mark = time.perf_counter()
-        verdict, redacted, image_note = self._moderate(message, user_id, session.id, image, language)
+        verdict, redacted, image_note, restore = self._moderate(message, user_id, session.id, image, language)
         timings["moderation"] = _ms(mark)
 
         if verdict is not None and verdict.decision == "block":
@@ -186,7 +195,9 @@ class DialogueEngine:
             yield ChatEvent("token", {"text": image_note})
         prompt_version: str | None = None
         first_token_ms: float | None = None
-        for text, version in self._generate(draft):
+        for generated, version in self._generate(draft):
+            # The model saw masked PII ("[EMAIL_1]"); the customer gets their own values back.
+            text = restore(generated)
             prompt_version = version or prompt_version
             if first_token_ms is None:
                 first_token_ms = _ms(started)
@@ -218,18 +229,21 @@ class DialogueEngine:
     # --- steps ---------------------------------------------------------------------------------------------------
     def _moderate(
         self, message: str, user_id: str | None, session_id: str, image: bytes | None, language: str
-    ) -> tuple[Verdict | None, str, str]:
+    ) -> tuple[Verdict | None, str, str, Callable[[str], str]]:
+        """The verdict, the masked text, a note about the image, and how to restore the masked values."""
         if self.moderator is None:
-            return None, message, ""
+            return None, message, "", _same
         context = [m.content for m in self.sessions.history(session_id, budget_chars=600, max_messages=4)]
-        verdict = self.moderator.check_text(message, user_id=user_id, source="chat", context=context)
+        _, pii_map = self.moderator.mask_pii(message)
+        verdict = self.moderator.check_text(message, user_id=user_id, source="chat", context=context, pii_map=pii_map)
         redacted = verdict.redacted_text if verdict.redacted_text is not None else message
+        restore = pii_map.restore if pii_map else _same
         note = ""
         if image is not None:
             try:
                 image_verdict = self.moderator.check_image(image, user_id=user_id, source="chat")
             except ValueError as exc:
-                return verdict, redacted, render("image_blocked", language, reason=str(exc))
+                return verdict, redacted, render("image_blocked", language, reason=str(exc)), restore
             merged = verdict.model_copy(
                 update={
                     "decision": stricter(verdict.decision, image_verdict.decision),
@@ -240,7 +254,7 @@ class DialogueEngine:
             )
             verdict = merged
             note = render("image_received", language)
-        return verdict, redacted, note
+        return verdict, redacted, note, restore
 
     def _generate(self, draft: Draft) -> Iterator[tuple[str, str | None]]:
         """The reply's pieces: the model's guarded sentences, or the template when there is no usable model."""
@@ -319,6 +333,10 @@ class DialogueEngine:
                 }
             ),
         )
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _ms(since: float) -> float:

@@ -19,8 +19,10 @@ from retrieval.models import Product
 from retrieval.query_parser import SearchFilters
 from retrieval.search import ProductSearcher, SearchHit
 
-# A personalised search for a user (from personalization, when available): (user_id, query, k) -> hits.
+# A personalised search for a user (from personalization): (user_id, query, k) -> hits re-ranked for the user.
 PersonalSearch = Callable[[str, str, int], list[SearchHit]]
+# Recommendations for a user with no query ("something for me"): (user_id, k) -> hits with the reasons.
+Recommend = Callable[[str, int], list[SearchHit]]
 
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|budget)\b|便宜", re.I)
 _PRICIER = re.compile(r"\b(more expensive|pricier|higher[- ]end|premium|better)\b|贵一点|高端", re.I)
@@ -87,10 +89,17 @@ def product_lines(products: list[Product], language: str) -> str:
 
 
 class ShoppingHandler:
-    def __init__(self, searcher: ProductSearcher, k: int = 5, personal_search: PersonalSearch | None = None) -> None:
+    def __init__(
+        self,
+        searcher: ProductSearcher,
+        k: int = 5,
+        personal_search: PersonalSearch | None = None,
+        recommend: Recommend | None = None,
+    ) -> None:
         self.searcher = searcher
         self.k = k
         self.personal_search = personal_search
+        self.recommend = recommend
 
     def handle(self, turn: Turn) -> Draft:
         intent = turn.routed.intent
@@ -130,8 +139,10 @@ class ShoppingHandler:
         topic = _FILLER.sub(" ", turn.redacted).strip(" ?？!.。,，")
         query = topic if len(topic) > 2 else (turn.state.last_query or "")
         user = turn.session.user_id or turn.caller_user_id
-        if self.personal_search is not None and user:
-            hits = self.personal_search(user, query or "popular", self.k)
+        if self.recommend is not None and user and len(topic) <= 2:
+            hits = self.recommend(user, self.k)  # "something for me": the user's profile, not a query
+        elif self.personal_search is not None and user and query:
+            hits = self.personal_search(user, query, self.k)
         elif query:
             hits = self.searcher.search(query, k=self.k)
         else:
