@@ -50,6 +50,8 @@ class BehaviourStats:
             self.category_items: dict[str, set[str]] = defaultdict(set)
             self._sessions: dict[str, tuple[float, list[str]]] = {}
             self._neighbours: dict[str, list[tuple[str, float]]] = {}
+            self._ranked: list[tuple[str, float]] | None = None  # trending, best first
+            self._category_top: dict[str, list[str]] = {}
 
     def refresh(self) -> int:
         """Catches up with events stored since the last refresh (by any process); returns how many."""
@@ -61,6 +63,8 @@ class BehaviourStats:
                 seen += 1
             if seen:
                 self._neighbours.clear()
+                self._ranked = None
+                self._category_top.clear()
             return seen
 
     def _add(self, event: StoredEvent) -> None:
@@ -94,13 +98,19 @@ class BehaviourStats:
     # --- reading (call `refresh` first) ----------------------------------------------------------------------
     def trending_scores(self, limit: int) -> list[tuple[str, float]]:
         """The most popular products now, with scores relative to the top one."""
-        top = sorted(self.trending.items(), key=lambda kv: -kv[1])[:limit]
-        best = top[0][1] if top else 1.0
-        return [(pid, score / best) for pid, score in top]
+        ranked = self._trending_ranked()
+        best = ranked[0][1] if ranked else 1.0
+        return [(pid, score / best) for pid, score in ranked[:limit]]
 
     def trending_relative(self, pid: str) -> float:
-        best = max(self.trending.values(), default=0.0)
-        return self.trending.get(pid, 0.0) / best if best > 0 else 0.0
+        ranked = self._trending_ranked()
+        return self.trending.get(pid, 0.0) / ranked[0][1] if ranked and ranked[0][1] > 0 else 0.0
+
+    def _trending_ranked(self) -> list[tuple[str, float]]:
+        with self._lock:
+            if self._ranked is None:
+                self._ranked = sorted(self.trending.items(), key=lambda kv: -kv[1])
+            return self._ranked
 
     def repeat_rate(self, pid: str) -> float:
         """Purchases per buyer (1.0 = nobody bought it twice): how much buying it predicts buying it again."""
@@ -126,5 +136,8 @@ class BehaviourStats:
         return self.engagement.get(pid, 0.0) / total if total > 0 else 0.0
 
     def top_in_category(self, category: str, limit: int) -> list[str]:
-        items = self.category_items.get(category, set())
-        return sorted(items, key=lambda pid: -self.engagement[pid])[:limit]
+        cached = self._category_top.get(category)
+        if cached is None or len(cached) < limit <= len(self.category_items.get(category, ())):
+            items = self.category_items.get(category, set())
+            cached = self._category_top[category] = sorted(items, key=lambda pid: -self.engagement[pid])[:limit]
+        return cached[:limit]

@@ -1,0 +1,121 @@
+"""Recommendations and personalized search: an event changes the next answer with the reason shown; cold start;
+repeat purchases; co-occurrence; diversity; the eval's metrics."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+
+import pytest
+
+from assistant.evals.recommend import metrics
+from retrieval.search import ProductSearcher
+
+DAY = 86_400.0
+
+
+def _ids(recs) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r.product.id for r in recs]
+
+
+def test_empty_store_recommends_nothing(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    assert personal_runtime.personalization.recommender.recommend("nobody") == []
+
+
+def test_cold_start_gets_what_is_trending(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    p = personal_runtime.personalization
+    now = time.time()
+    events = [{"user_id": f"u{i}", "type": "purchase", "product_id": "coffee", "ts": now - 3600} for i in range(4)]
+    events += [{"user_id": "u9", "type": "view", "product_id": "mouse", "ts": now - 3600}]
+    events += [{"user_id": "u8", "type": "purchase", "product_id": "milk", "ts": now - 60 * DAY}]
+    p.events.ingest(events)
+    recs = p.recommender.recommend("newcomer", k=3)
+    assert _ids(recs) == ["coffee", "mouse", "milk"]  # recent purchases beat a recent view beat an old purchase
+    assert all(r.why == ["popular this week (100%)"] for r in recs)
+    assert recs[0].score > recs[1].score > recs[2].score
+
+
+def test_a_view_changes_the_next_recommendation_with_the_reason(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    p = personal_runtime.personalization
+    p.events.ingest([{"user_id": f"u{i}", "type": "purchase", "product_id": "coffee"} for i in range(3)])
+    before = p.recommender.recommend("gina", k=5)
+    assert _ids(before)[0] == "coffee"
+    p.events.ingest([{"user_id": "gina", "type": "view", "product_id": "cam-nikon"} for _ in range(2)])
+    after = p.recommender.recommend("gina", k=5)
+    assert _ids(after)[0] == "cam-nikon"
+    assert after[0].why[0].startswith("you viewed twice today")
+    assert "recent" in after[0].signals
+    # Other cameras come up as similar to the camera she looked at, and say so.
+    similar = [r for r in after if r.product.id in {"cam-sony", "cam-canon"}]
+    assert similar and any("similar to 'Nikon Z6 II mirrorless camera' you viewed twice today" in w
+                           for r in similar for w in r.why)
+
+
+def test_repeat_purchases_and_brand_affinity(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    p = personal_runtime.personalization
+    now = time.time()
+    p.events.ingest(
+        [{"user_id": "hana", "type": "purchase", "product_id": "milk", "ts": now - d * DAY} for d in (20, 13, 6)]
+        + [{"user_id": "hana", "type": "purchase", "product_id": "hp-sony", "ts": now - 30 * DAY}]
+    )
+    recs = p.recommender.recommend("hana", k=6)
+    assert _ids(recs)[0] == "milk"
+    assert recs[0].why[0].startswith("you bought it 3 times")
+    reasons = [w for r in recs for w in r.why]
+    assert any(w.startswith("you often buy brand Sony") for w in reasons)
+
+
+def test_co_occurrence_learned_from_other_users(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    p = personal_runtime.personalization
+    now = time.time()
+    basket = []
+    for i in range(5):  # five shoppers buy a camera and a tripod together
+        basket += [
+            {"user_id": f"s{i}", "type": "purchase", "product_id": "cam-canon", "ts": now - 3 * DAY},
+            {"user_id": f"s{i}", "type": "purchase", "product_id": "tripod", "ts": now - 3 * DAY + 60},
+        ]
+    p.events.ingest(basket)
+    p.events.ingest([{"user_id": "ivan", "type": "purchase", "product_id": "cam-canon"}])
+    recs = {r.product.id: r for r in p.recommender.recommend("ivan", k=10)}
+    assert "tripod" in recs and "cooccur" in recs["tripod"].signals
+    assert any(w.startswith("often bought with 'Canon EOS R8 mirrorless camera'") for w in recs["tripod"].why)
+
+
+def test_no_brand_or_category_fills_the_list(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    p = personal_runtime.personalization
+    p.events.ingest([{"user_id": "jo", "type": "purchase", "product_id": pid} for pid in ("cam-sony", "lens-sony")])
+    p.events.ingest([{"user_id": "jo", "type": "view", "product_id": "hp-sony"}])
+    recs = p.recommender.recommend("jo", k=5)
+    assert len(recs) == 5
+    cap = math.ceil(5 * p.recommender.weights.max_share)
+    assert max(Counter(r.product.brand for r in recs).values()) <= cap
+    assert max(Counter(r.product.category for r in recs).values()) <= cap
+
+
+def test_an_event_changes_the_next_search_ranking(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    p = personal_runtime.personalization
+    searcher = p.searcher(ProductSearcher(personal_runtime.catalog, personal_runtime.settings.data_dir / "search"))
+    plain = searcher.search("mirrorless camera", k=3, user_id="kim")
+    assert {h.product.id for h in plain} == {"cam-sony", "cam-canon", "cam-nikon"}
+    last = plain[-1].product.id
+    assert not any(w.startswith("for you") for h in plain for w in h.why)
+    p.events.ingest([{"user_id": "kim", "type": "view", "product_id": last} for _ in range(2)])
+    tilted = searcher.search("mirrorless camera", k=3, user_id="kim")
+    assert tilted[0].product.id == last
+    assert any(w.startswith("for you: you viewed twice today") for w in tilted[0].why)
+    # Another user's search is unchanged.
+    assert [h.product.id for h in searcher.search("mirrorless camera", k=3, user_id="lee")] == [
+        h.product.id for h in plain
+    ]
+
+
+def test_eval_metrics_on_a_hand_computed_case() -> None:
+    recs = {"a": ["x", "y", "z"], "b": ["x", "q", "r"]}
+    truth = {"a": {"y", "w"}, "b": {"x"}}
+    got = metrics(recs, truth, catalog_size=10, category={"x": "c1", "y": "c1", "z": "c2"}, k=3)
+    assert got["recall@3"] == pytest.approx((0.5 + 1.0) / 2)
+    ndcg_a = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
+    assert got["ndcg@3"] == pytest.approx((ndcg_a + 1.0) / 2)
+    assert got["coverage"] == pytest.approx(5 / 10)
+    assert got["diversity"] == pytest.approx((2 / 3 + 3 / 3) / 2)
