@@ -63,6 +63,9 @@ events_table = Table(
 )
 
 
+_INSERT_EVENTS = insert(events_table)  # built once: statement construction costs more than a row insert
+
+
 def _parse_ts(value: object) -> datetime:
     if isinstance(value, datetime):
         parsed = value
@@ -180,7 +183,7 @@ class EventLog:
 
     def append(self, events: Sequence[StoredEvent], conn: Connection) -> None:
         if events:
-            conn.execute(insert(events_table), [e.row() for e in events])
+            conn.execute(_INSERT_EVENTS, [e.row() for e in events])
 
     def count(self, user_key: str | None = None) -> int:
         query = select(func.count()).select_from(events_table)

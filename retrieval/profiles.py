@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     insert,
     select,
@@ -354,34 +355,50 @@ class ProfileStore:
         for event in events:
             by_user.setdefault(event.user_key, []).append(event)
         vectors = self.lookup.vectors([e.product_id for e in events if e.product_id])
-        cols = profiles_table.c
-        stored = {
-            row.user_key: row
-            for row in conn.execute(
-                select(cols.user_key, cols.version).where(cols.user_key.in_(list(by_user))).with_for_update()
-            )
-        }
+        versions = dict(conn.execute(_SELECT_VERSIONS, {"keys": list(by_user)}).all())
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
         with self._lock:
+            current = self._current(conn, versions)
             self._pending = {}
             for user_key, user_events in by_user.items():
-                row = stored.get(user_key)
-                profile = self._load(conn, user_key, row.version) if row else None
-                existed = profile is not None
-                if profile is None:
-                    profile = UserProfile(user_key=user_key, t0=min(e.ts for e in user_events))
+                profile = current.get(user_key) or UserProfile(user_key=user_key, t0=min(e.ts for e in user_events))
                 for event in user_events:
                     profile.apply(event, vectors.get(event.product_id or ""), self.config)
-                values = {
+                row = {
                     "version": profile.version,
                     "updated_ts": profile.updated_ts,
                     "state": profile.state_json(),
                     "vector": profile.vector.astype(np.float32).tobytes() if profile.vector is not None else None,
                 }
-                if existed:
-                    conn.execute(update(profiles_table).where(cols.user_key == user_key).values(**values))
+                if user_key in current:
+                    updates.append({"key": user_key, **row})
                 else:
-                    conn.execute(insert(profiles_table).values(user_key=user_key, **values))
+                    inserts.append({"user_key": user_key, **row})
                 self._pending[user_key] = profile
+        if updates:
+            conn.execute(_UPDATE, updates)
+        if inserts:
+            conn.execute(_INSERT, inserts)
+
+    def _current(self, conn: Connection, versions: dict[str, int]) -> dict[str, UserProfile]:
+        """Copies of the stored profiles at these versions: from the cache when it holds that version, else read
+        in one query. Copies, so a transaction that rolls back leaves the cache as it was."""
+        current: dict[str, UserProfile] = {}
+        stale: list[str] = []
+        for user_key, version in versions.items():
+            cached = self._cache.get(user_key)
+            if cached is not None and cached.version == version:
+                self._cache.move_to_end(user_key)
+                current[user_key] = _copy(cached)
+            else:
+                stale.append(user_key)
+        for start in range(0, len(stale), 500):
+            for row in conn.execute(_SELECT_ROWS, {"keys": stale[start : start + 500]}):
+                profile = UserProfile.from_row(row)
+                self._remember(profile)
+                current[row.user_key] = _copy(profile)
+        return current
 
     def committed(self, events: Sequence[StoredEvent]) -> None:
         with self._lock:
@@ -397,29 +414,13 @@ class ProfileStore:
     # --- reading -------------------------------------------------------------------------------------------
     def get(self, user_key: str) -> UserProfile | None:
         """The profile as of the last committed event (any process), or None for an unknown user."""
-        cols = profiles_table.c
         with self.engine.connect() as conn:
-            version = conn.execute(select(cols.version).where(cols.user_key == user_key)).scalar_one_or_none()
-            if version is None:
-                with self._lock:
+            versions = dict(conn.execute(_SELECT_VERSIONS_READ, {"keys": [user_key]}).all())
+            with self._lock:
+                if not versions:
                     self._cache.pop(user_key, None)
-                return None
-            return self._load(conn, user_key, version)
-
-    def _load(self, conn: Connection, user_key: str, version: int) -> UserProfile | None:
-        # A copy, so a transaction that rolls back never leaves its half-applied changes in the cache.
-        with self._lock:
-            cached = self._cache.get(user_key)
-            if cached is not None and cached.version == version:
-                self._cache.move_to_end(user_key)
-                return _copy(cached)
-        row = conn.execute(select(profiles_table).where(profiles_table.c.user_key == user_key)).one_or_none()
-        if row is None:
-            return None
-        profile = UserProfile.from_row(row)
-        with self._lock:
-            self._remember(profile)
-        return _copy(profile)
+                    return None
+                return self._current(conn, versions).get(user_key)
 
     def _remember(self, profile: UserProfile) -> None:
         self._cache[profile.user_key] = profile
@@ -432,6 +433,16 @@ class ProfileStore:
         with self._lock:
             self._cache.pop(user_key, None)
         return conn.execute(delete(profiles_table).where(profiles_table.c.user_key == user_key)).rowcount or 0
+
+
+# Built once: constructing SQLAlchemy statements per event costs more than executing them.
+_cols = profiles_table.c
+_by_keys = _cols.user_key.in_(bindparam("keys", expanding=True))
+_SELECT_VERSIONS_READ = select(_cols.user_key, _cols.version).where(_by_keys)
+_SELECT_VERSIONS = _SELECT_VERSIONS_READ.with_for_update()  # PostgreSQL: concurrent writers of one profile queue up
+_SELECT_ROWS = select(profiles_table).where(_by_keys)
+_UPDATE = update(profiles_table).where(_cols.user_key == bindparam("key"))
+_INSERT = insert(profiles_table)
 
 
 def _copy(profile: UserProfile) -> UserProfile:
