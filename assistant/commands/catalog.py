@@ -101,7 +101,10 @@ def _read_queries(path: Path) -> list[str]:
 
 
 def _search_function(runtime: Any, user: str | None):  # type: ignore[no-untyped-def]
-    """Plain hybrid search; `--user` is accepted for personalization and ignored until that is installed."""
+    """Hybrid search; with `--user`, re-ranked toward that user's profile (personalization adds its reasons)."""
+    if user:
+        personalized = runtime.personalized_searcher
+        return lambda text, k: personalized.search(text, k=k, user_id=user)
     searcher = runtime.searcher
     return lambda text, k: searcher.search(text, k=k)
 
