@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from assistant.config import Settings
+from assistant.observability import configure_logging
 
 app = typer.Typer(
     name="commerce-assistant",
@@ -52,10 +53,10 @@ def _configure(
     if llm is not None:
         overrides["llm"] = llm
     state.settings = Settings(**overrides)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    configure_logging(
+        logging.DEBUG if verbose else logging.INFO if state.settings.log_file else logging.WARNING,
+        json_format=state.settings.log_json,
+        log_file=state.settings.log_file,
     )
 
 

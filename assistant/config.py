@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     database_url: str | None = None
     llm_timeout_s: float = 30.0
+    # Logs as JSON lines (with request ids) instead of plain text; to this file instead of stderr.
+    log_json: bool = False
+    log_file: Path | None = None
 
     _split = field_validator("api_keys", "reviewer_tokens", mode="before")(_split_csv)
 

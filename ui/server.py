@@ -44,7 +44,13 @@ class _AnnouncingServer(uvicorn.Server):
 def serve(runtime: Runtime, host: str = "127.0.0.1", port: int = 7860, *, gradio: bool = True) -> None:
     app = create_app(runtime, warm=True, gradio=gradio)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=5
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        log_config=None,  # keep the process's logging (JSON lines, PII masked) for uvicorn's own messages too
     )
     server = _AnnouncingServer(config)
     server.run()

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.observability import request_id_var
 from ui.api.errors import error_body
 from ui.api.metrics import ApiMetrics
 
@@ -93,6 +94,7 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
+        request_id_token = request_id_var.set(request_id)  # for the JSON logs of this request
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
@@ -112,3 +114,4 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             self.metrics.requests.labels(method, template, str(status_holder["status"])).inc()
             self.metrics.latency.labels(method, template).observe(elapsed)
+            request_id_var.reset(request_id_token)

@@ -1,0 +1,65 @@
+"""Logging for operators: one JSON object per line, each carrying the id of the request it belongs to, and no
+personal data (messages are passed through the PII masker before they are written, as a last line of defence
+behind the rule that code never logs what a user typed).
+
+The web layer sets `request_id_var` per request; worker threads inherit it (anyio copies the context).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from contextvars import ContextVar
+from pathlib import Path
+
+from moderation.pii import mask_pii
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"ts", "level", "logger", "message", "request_id"?, "exc"?}` per record, with PII masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            entry["request_id"] = request_id
+        if record.exc_info:
+            entry["exc"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """The plain one-line format for a terminal, with PII masked as in the JSON logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
+def scrub(text: str) -> str:
+    return mask_pii(text)[0] if text else text
+
+
+def configure_logging(level: int, *, json_format: bool = False, log_file: Path | None = None) -> None:
+    """Sends the process's logs to stderr, or to LOG_FILE (appended), as JSON lines or plain text."""
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if json_format else ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
