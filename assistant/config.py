@@ -25,16 +25,21 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("commerce-assistant")))
     llm: str = "auto"
     embedding_model: str = "auto"
-    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    reviewer_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Secrets: kept out of repr() so a logged Settings never shows them.
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    reviewer_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     chroma_url: str | None = None
     database_url: str | None = None
     llm_timeout_s: float = 30.0
     # Logs as JSON lines (with request ids) instead of plain text; to this file instead of stderr.
     log_json: bool = False
     log_file: Path | None = None
+    # Fernet keys encrypting conversations, events and profiles at rest, newest first (`keys rotate` re-encrypts
+    # older rows under the first); or one per line in a file (a mounted secret).
+    encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    encryption_key_file: Path | None = None
 
-    _split = field_validator("api_keys", "reviewer_tokens", mode="before")(_split_csv)
+    _split = field_validator("api_keys", "reviewer_tokens", "encryption_keys", mode="before")(_split_csv)
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -21,6 +21,7 @@ from moderation.moderator import Moderator
 from moderation.policy import refusal_message
 from retrieval.catalog_store import CatalogStore
 from retrieval.chroma import make_chroma_client
+from retrieval.crypto import Cipher, load_keys, use_cipher
 from retrieval.embeddings import Embedder, get_embedder
 from retrieval.events import EventIngestor
 from retrieval.personalization import Personalization
@@ -36,7 +37,14 @@ class Runtime:
         self.settings = (settings or Settings()).ensure_dirs()
 
     @cached_property
+    def cipher(self) -> Cipher | None:
+        """The at-rest cipher from the configured keys (None: personal data is stored in plain text)."""
+        keys = load_keys(self.settings.encryption_keys, self.settings.encryption_key_file)
+        return Cipher(keys) if keys else None
+
+    @cached_property
     def db(self) -> Engine:
+        use_cipher(self.cipher)  # the encrypted columns of every table read and write through it
         return make_engine(self.settings.sqlalchemy_url)
 
     @cached_property
