@@ -138,3 +138,30 @@ def test_metrics_count_requests_by_route(make_client: MakeClient) -> None:
     text = c.get("/metrics").text
     assert 'commerce_http_requests_total{method="GET",route="/v1/search",status="200"} 2.0' in text
     assert "commerce_http_request_seconds_bucket" in text
+
+
+def test_docs_work_offline(make_client: MakeClient) -> None:
+    c = make_client(client=REMOTE)
+    page = c.get("/docs")
+    assert page.status_code == 200
+    assets = [part.split('"')[0] for part in page.text.split('src="')[1:]] + [
+        part.split('"')[0] for part in page.text.split('href="')[1:]
+    ]
+    assert assets and all(a.startswith("/docs-assets/") for a in assets), assets
+    assert all(c.get(a).status_code == 200 for a in assets)
+    paths = c.get("/openapi.json").json()["paths"]
+    for path in (
+        "/v1/chat",
+        "/v1/chat/stream",
+        "/v1/chat/completions",
+        "/v1/search",
+        "/v1/events",
+        "/v1/users/{user_id}/recommendations",
+        "/v1/users/{user_id}",
+        "/v1/moderate",
+        "/v1/review/items",
+        "/v1/review/items/{item_id}/decision",
+        "/healthz",
+        "/metrics",
+    ):
+        assert path in paths

@@ -23,7 +23,7 @@ from ui.api.metrics import ApiMetrics
 from ui.api.middleware import RequestContextMiddleware
 from ui.api.ratelimit import RateLimiter
 from ui.api.readiness import Readiness
-from ui.api.routers import chat, events, health, moderate, openai_compat, pages, review, search, users
+from ui.api.routers import chat, docs, events, health, moderate, openai_compat, pages, review, search, users
 from ui.api.settings import ApiSettings
 from ui.api.warmup import warmup_stages
 
@@ -69,6 +69,8 @@ def create_app(
         description="Conversational commerce assistant: chat (plain, SSE, OpenAI-compatible), search, events, "
         "recommendations, moderation and its review queue.",
         lifespan=lifespan,
+        docs_url=None,  # served by ui.api.routers.docs from local assets
+        redoc_url=None,
     )
     metrics = ApiMetrics()
     app.state.runtime = runtime
@@ -83,6 +85,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS, docs.assets, name="docs-assets")
     app.include_router(chat.router)
     app.include_router(openai_compat.router)
     app.include_router(search.router)
