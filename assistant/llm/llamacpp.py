@@ -13,16 +13,28 @@ from assistant.llm.base import LLMError, Messages, StreamingLLM, stream_with_dea
 
 log = logging.getLogger(__name__)
 
+# llama.cpp's CPU backend runs on OpenMP (libgomp), which reads this when llama_cpp is first imported. Its default
+# spin-waiting made decoding 10-30x slower on a busy 2-core machine (measured: 14 tokens in 19-45 s against 1.9 s
+# with passive waiting); passive waiting costs nothing measurable when the cores are idle.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 class LlamaCppLLM(StreamingLLM):
-    """A GGUF model loaded once per process. Calls are serialized (a llama.cpp context is not thread-safe); the
-    model keeps the previous prompt's KV cache, so turns that share the system prompt skip re-reading it."""
+    """A GGUF model loaded once per process. Calls are serialized (a llama.cpp context is not thread-safe).
+
+    Prompt processing dominates the first token on a CPU, so the KV states of recent prompts are kept in a RAM
+    cache: a turn whose prompt starts like an earlier one (same template and system text, in any order of use)
+    only reads its new tokens. Measured on the loaded 2-core machine, alternating two templates: first token
+    0.8-2.4 s with the cache against 4.7-8.8 s without.
+    """
 
     name = "llamacpp"
 
-    def __init__(self, path: Path, *, n_ctx: int = 4096, n_threads: int | None = None) -> None:
+    def __init__(
+        self, path: Path, *, n_ctx: int = 4096, n_threads: int | None = None, cache_bytes: int = 1 << 30
+    ) -> None:
         try:
-            from llama_cpp import Llama
+            from llama_cpp import Llama, LlamaRAMCache
         except ImportError as exc:
             raise LLMError("llama-cpp-python is not installed (pip install 'commerce-assistant[llm]')") from exc
         if not path.is_file():
@@ -38,6 +50,8 @@ class LlamaCppLLM(StreamingLLM):
             )
         except (ValueError, RuntimeError) as exc:
             raise LLMError(f"cannot load {path}: {exc}") from exc
+        if cache_bytes > 0:
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=cache_bytes))
         self._lock = threading.Lock()
         log.info("loaded %s", path)
 
