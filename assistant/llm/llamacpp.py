@@ -13,11 +13,6 @@ from assistant.llm.base import LLMError, Messages, StreamingLLM, stream_with_dea
 
 log = logging.getLogger(__name__)
 
-# llama.cpp's CPU backend runs on OpenMP (libgomp), which reads this when llama_cpp is first imported. Its default
-# spin-waiting made decoding 10-30x slower on a busy 2-core machine (measured: 14 tokens in 19-45 s against 1.9 s
-# with passive waiting); passive waiting costs nothing measurable when the cores are idle.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 class LlamaCppLLM(StreamingLLM):
     """A GGUF model loaded once per process. Calls are serialized (a llama.cpp context is not thread-safe).
