@@ -173,6 +173,9 @@ class EventSink(Protocol):
 
     def committed(self, events: Sequence[StoredEvent]) -> None: ...
 
+    def discard(self, events: Sequence[StoredEvent]) -> None:
+        """The transaction failed: forget whatever `apply` staged or changed in memory."""
+
 
 class EventLog:
     """The `behaviour_events` table: the source of truth every derived model is rebuilt from."""
@@ -291,10 +294,15 @@ class EventIngestor:
         accepted, rejected = self.validate(items, start_index)
         if accepted:
             with self._write_lock:
-                with self.log.engine.begin() as conn:
-                    self.log.append(accepted, conn)
+                try:
+                    with self.log.engine.begin() as conn:
+                        self.log.append(accepted, conn)
+                        for sink in self.sinks:
+                            sink.apply(accepted, conn)
+                except BaseException:
                     for sink in self.sinks:
-                        sink.apply(accepted, conn)
+                        sink.discard(accepted)
+                    raise
                 for sink in self.sinks:
                     sink.committed(accepted)
         return IngestResult(accepted=len(accepted), rejected=rejected)

@@ -68,7 +68,8 @@ profiles_table = Table(
 def event_weight(event: StoredEvent) -> float:
     if event.type == "rate":
         return ((event.value or 3.0) - 3.0) * 2.0
-    return EVENT_WEIGHTS[event.type] * (1.0 + math.log(max(event.quantity, 1)))
+    # Quantity is not counted: how often someone buys a thing says more than how many (10 gallons of fuel, once).
+    return EVENT_WEIGHTS[event.type]
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,7 @@ class ProfileStore:
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
         with self._lock:
-            current = self._current(conn, versions)
+            current = self._current(conn, versions, copies=False)
             self._pending = {}
             for user_key, user_events in by_user.items():
                 profile = current.get(user_key) or UserProfile(user_key=user_key, t0=min(e.ts for e in user_events))
@@ -381,24 +382,31 @@ class ProfileStore:
         if inserts:
             conn.execute(_INSERT, inserts)
 
-    def _current(self, conn: Connection, versions: dict[str, int]) -> dict[str, UserProfile]:
-        """Copies of the stored profiles at these versions: from the cache when it holds that version, else read
-        in one query. Copies, so a transaction that rolls back leaves the cache as it was."""
+    def _current(self, conn: Connection, versions: dict[str, int], copies: bool = True) -> dict[str, UserProfile]:
+        """The stored profiles at these versions: from the cache when it holds that version, else read in one
+        query. Readers get copies; the writer updates the cached objects in place (under the lock) and
+        `discard` drops them if its transaction fails."""
         current: dict[str, UserProfile] = {}
         stale: list[str] = []
         for user_key, version in versions.items():
             cached = self._cache.get(user_key)
             if cached is not None and cached.version == version:
                 self._cache.move_to_end(user_key)
-                current[user_key] = _copy(cached)
+                current[user_key] = _copy(cached) if copies else cached
             else:
                 stale.append(user_key)
         for start in range(0, len(stale), 500):
             for row in conn.execute(_SELECT_ROWS, {"keys": stale[start : start + 500]}):
                 profile = UserProfile.from_row(row)
                 self._remember(profile)
-                current[row.user_key] = _copy(profile)
+                current[row.user_key] = _copy(profile) if copies else profile
         return current
+
+    def discard(self, events: Sequence[StoredEvent]) -> None:
+        with self._lock:
+            self._pending = {}
+            for event in events:
+                self._cache.pop(event.user_key, None)
 
     def committed(self, events: Sequence[StoredEvent]) -> None:
         with self._lock:

@@ -104,3 +104,31 @@ def test_pseudonyms_are_stable_per_key_and_differ_across_keys(tmp_path) -> None:
     other = Pseudonymizer(load_or_create_key(tmp_path / "b"))
     assert other.user_key("alice") != Pseudonymizer(key).user_key("alice")
     assert (tmp_path / "a" / "pseudonym.key").stat().st_mode & 0o077 == 0
+
+
+class _FailingSink:
+    """A further sink whose write fails, as a full disk or a lost database connection would."""
+
+    def apply(self, events, conn) -> None:  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    def committed(self, events) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError("never reached")
+
+    def discard(self, events) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+def test_a_failed_transaction_changes_nothing(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    p = personal_runtime.personalization
+    p.events.ingest([{"user_id": "gus", "type": "view", "product_id": "mouse"}])
+    key = p.user_key("gus")
+    p.events.sinks.append(_FailingSink())
+    with pytest.raises(OSError, match="disk full"):
+        p.events.ingest([{"user_id": "gus", "type": "purchase", "product_id": "coffee"}])
+    p.events.sinks.pop()
+    profile = p.profiles.get(key)
+    assert profile.version == 1 and "coffee" not in profile.items
+    assert p.log.count(key) == 1
+    p.events.ingest([{"user_id": "gus", "type": "purchase", "product_id": "coffee"}])
+    assert p.profiles.get(key).version == 2
