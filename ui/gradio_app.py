@@ -359,7 +359,13 @@ class ChatUI:
                     new = gr.Button(t["new"], elem_id="new-chat")
                     profile = gr.Markdown(elem_id="profile-panel")
 
-            box.submit(self.respond, [box, chatbot, state, user, lang], [box, chatbot, state, cards, profile])
+            # Gradio runs one event of a kind at a time by default; chats of different users may overlap.
+            box.submit(
+                self.respond,
+                [box, chatbot, state, user, lang],
+                [box, chatbot, state, cards, profile],
+                concurrency_limit=4,
+            )
             chatbot.like(self.rate, [state, user, lang], [profile, note])
             new.click(self.new_conversation, [user, lang], [chatbot, state, cards, profile, note])
             user.change(self.new_conversation, [user, lang], [chatbot, state, cards, profile, note])
