@@ -293,6 +293,11 @@ def test_modify_address_and_payment(tools: StoreTools) -> None:
         "payment_method_not_allowed",
         lambda: tools.modify_pending_order_payment(order.order_id, current, acting_user=user.user_id),
     )
+    # Cancelling now refunds only what is still paid: the new method, once.
+    cancelled = tools.cancel_pending_order(order.order_id, "no longer needed", acting_user=user.user_id).order
+    assert [(t.transaction_type, t.payment_method_id, t.amount) for t in cancelled.payment_history[3:]] == [
+        ("refund", other.id, history[0].amount)
+    ]
 
 
 def test_modify_user_address_only_own(tools: StoreTools) -> None:

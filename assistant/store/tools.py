@@ -373,10 +373,16 @@ class StoreTools:
         require_status(order, PENDING, "cancelled")
         reason = require_reason(args.reason)
         before = order.model_dump(mode="json", exclude_none=True)
+        # What each method paid net of earlier refunds (a pending order whose payment method was changed has
+        # already refunded the first one).
+        net: dict[str, float] = {}
+        for t in order.payment_history:
+            sign = 1 if t.transaction_type == "payment" else -1
+            net[t.payment_method_id] = round(net.get(t.payment_method_id, 0.0) + sign * t.amount, 2)
         refunds = [
-            Transaction(transaction_type="refund", amount=p.amount, payment_method_id=p.payment_method_id)
-            for p in order.payment_history
-            if p.transaction_type == "payment"
+            Transaction(transaction_type="refund", amount=amount, payment_method_id=method_id)
+            for method_id, amount in net.items()
+            if amount > 0
         ]
         gift_card_refunded = False
         for refund in refunds:
