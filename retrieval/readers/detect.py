@@ -80,5 +80,7 @@ def read_catalog(path: Path | str, fmt: str = "auto") -> Iterator[Product | Reje
     name = detect_format(path) if fmt == "auto" else fmt
     try:
         yield from READERS[name](path)
-    except (json.JSONDecodeError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+    except CatalogFormatError:
+        raise
+    except (ValueError, zipfile.BadZipFile) as exc:  # JSON/Unicode errors and a reader's "wrong shape" refusal
         raise CatalogFormatError(f"{path}: not readable as {name}: {exc}") from exc
