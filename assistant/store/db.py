@@ -102,12 +102,16 @@ class StoreDB:
             yield conn
 
     # --- reads -----------------------------------------------------------------------------------------------
-    def user(self, user_id: str, conn: Connection | None = None) -> User | None:
-        row = self._one(select(users_table.c.data).where(users_table.c.user_id == user_id), conn)
+    def user(self, user_id: str, conn: Connection | None = None, *, for_update: bool = False) -> User | None:
+        """`for_update` (inside a transaction) locks the row until commit on PostgreSQL, so two concurrent
+        changes of the same record apply one after the other; SQLite serializes writers by itself."""
+        query = select(users_table.c.data).where(users_table.c.user_id == user_id)
+        row = self._one(query.with_for_update() if for_update else query, conn)
         return User.model_validate(row) if row is not None else None
 
-    def order(self, order_id: str, conn: Connection | None = None) -> Order | None:
-        row = self._one(select(orders_table.c.data).where(orders_table.c.order_id == order_id), conn)
+    def order(self, order_id: str, conn: Connection | None = None, *, for_update: bool = False) -> Order | None:
+        query = select(orders_table.c.data).where(orders_table.c.order_id == order_id)
+        row = self._one(query.with_for_update() if for_update else query, conn)
         return Order.model_validate(row) if row is not None else None
 
     def product(self, product_id: str, conn: Connection | None = None) -> StoreProduct | None:

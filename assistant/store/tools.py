@@ -358,8 +358,9 @@ class StoreTools:
             raise PolicyError("invalid_arguments", f"Missing or invalid details: {problems}") from exc
 
     def _own_order(self, order_id: str, acting_user: str, conn: Connection) -> tuple[Order, User]:
-        order = require_own_order(self.db.order(order_id, conn), order_id, acting_user)
-        user = self.db.user(order.user_id, conn)
+        # Order first, then its user: every action locks in this order, so concurrent ones cannot deadlock.
+        order = require_own_order(self.db.order(order_id, conn, for_update=True), order_id, acting_user)
+        user = self.db.user(order.user_id, conn, for_update=True)
         if user is None:
             raise PolicyError("user_not_found", "I couldn't find your account.")
         return order, user
@@ -559,7 +560,7 @@ class StoreTools:
 
     def _plan_user_address(self, args: UserAddressArgs, acting_user: str, conn: Connection) -> _Plan:
         require_own_account(args.user_id, acting_user)
-        user = self.db.user(args.user_id, conn)
+        user = self.db.user(args.user_id, conn, for_update=True)
         if user is None:
             raise PolicyError("user_not_found", "I couldn't find your account.")
         address = _address(args.model_dump(exclude={"user_id"}))
