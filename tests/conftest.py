@@ -116,3 +116,12 @@ def personal_runtime(catalog_data_dir: Path):  # type: ignore[no-untyped-def]
     yield runtime
     runtime.personalization.close()
     runtime.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def text_moderator():  # type: ignore[no-untyped-def]
+    """One real `Moderator` (real classifiers, no review queue) shared by the moderation tests: loading the
+    models once keeps them fast."""
+    from moderation.moderator import Moderator
+
+    return Moderator()

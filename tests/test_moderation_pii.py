@@ -1,0 +1,59 @@
+"""PII masking with typed placeholders, checksums, and restoring the user's own values."""
+
+from __future__ import annotations
+
+from moderation.moderator import Moderator
+from moderation.pii import PiiMap, cn_id_valid, find_pii, luhn_valid, mask_pii
+
+
+def test_each_kind_is_masked_and_restored() -> None:
+    text = (
+        "I'm jane.doe@example.com, call +1 415-555-0132 or 13812345678. Card 4111 1111 1111 1111, "
+        "ID 11010519491231002X, ship to 221 Baker Street, Apt 4. 寄到北京市朝阳区建国路88号3栋1201室"
+    )
+    masked, pii_map = mask_pii(text)
+    for placeholder in (
+        "[EMAIL_1]",
+        "[PHONE_1]",
+        "[PHONE_2]",
+        "[CARD_1]",
+        "[ID_NUMBER_1]",
+        "[ADDRESS_1]",
+        "[ADDRESS_2]",
+    ):
+        assert placeholder in masked, masked
+    for secret in ("jane.doe", "4111", "13812345678", "11010519491231002X", "Baker", "建国路"):
+        assert secret not in masked
+    assert pii_map.restore(masked) == text
+    assert pii_map.kinds() == {"EMAIL", "PHONE", "CARD", "ID_NUMBER", "ADDRESS"}
+
+
+def test_checksums_keep_look_alikes_unmasked() -> None:
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert cn_id_valid("11010519491231002X") and not cn_id_valid("110105194912310021")
+    text = "Card 4111111111111112, ID 110105194912310021, order #W2611340, SKU 9780134685991, price $1,299.99"
+    assert mask_pii(text)[0] == text
+
+
+def test_map_keeps_placeholders_stable_across_turns() -> None:
+    pii_map = PiiMap()
+    first, _ = mask_pii("my email is a.b@shop.example", pii_map)
+    second, _ = mask_pii("again: a.b@shop.example, and c@d.example", pii_map)
+    assert first.endswith("[EMAIL_1]")
+    assert second == "again: [EMAIL_1], and [EMAIL_2]"
+    # A reply written with placeholders gets the user's values back; store tools get real arguments.
+    assert pii_map.restore("I sent it to [EMAIL_1].") == "I sent it to a.b@shop.example."
+    assert pii_map.restore("[EMAIL_9] is unknown") == "[EMAIL_9] is unknown"
+
+
+def test_spans_do_not_overlap() -> None:
+    spans = find_pii("ID 11010519491231002X and card 5555 5555 5555 4444")
+    assert [s.kind for s in spans] == ["ID_NUMBER", "CARD"]
+
+
+def test_verdict_carries_redacted_text_and_pii_score(text_moderator: Moderator) -> None:
+    verdict = text_moderator.check_text("Where is my order? My email is jane@example.com")
+    assert verdict.redacted_text == "Where is my order? My email is [EMAIL_1]"
+    assert verdict.categories["pii"] == 1.0
+    assert "pii" in verdict.flags
+    assert verdict.decision == "allow"  # PII is masked, not refused
