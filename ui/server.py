@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import uvicorn
@@ -41,7 +42,21 @@ class _AnnouncingServer(uvicorn.Server):
             )
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """Binds the port up front, so a port in use is one clear error rather than a server log line."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(runtime: Runtime, host: str = "127.0.0.1", port: int = 7860, *, gradio: bool = True) -> None:
+    sock = _listen(host, port)
     app = create_app(runtime, warm=True, gradio=gradio)
     config = uvicorn.Config(
         app,
@@ -52,7 +67,4 @@ def serve(runtime: Runtime, host: str = "127.0.0.1", port: int = 7860, *, gradio
         timeout_graceful_shutdown=5,
         log_config=None,  # keep the process's logging (JSON lines, PII masked) for uvicorn's own messages too
     )
-    server = _AnnouncingServer(config)
-    server.run()
-    if not server.started:
-        raise OSError(f"could not listen on {host}:{port} (is the port in use?)")
+    _AnnouncingServer(config).run(sockets=[sock])
