@@ -3,6 +3,7 @@ limits, request ids and metrics. An empty catalog is enough: these checks run be
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -165,3 +166,13 @@ def test_docs_work_offline(make_client: MakeClient) -> None:
         "/metrics",
     ):
         assert path in paths
+
+
+def test_widget_script_is_small_and_self_contained(make_client: MakeClient) -> None:
+    c = make_client(client=REMOTE)
+    script = c.get("/widget.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert len(gzip.compress(script.content, 9)) <= 30 * 1024
+    assert b"import " not in script.content and b"require(" not in script.content  # no dependencies
+    demo = c.get("/widget/demo")
+    assert demo.status_code == 200 and "/widget.js" in demo.text
