@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from service_engines import Engines
+from store_helpers import confirm_twice_at_once
 
 from assistant.db import make_engine
 from assistant.store import PolicyError, StoreDB, StoreTools, import_store
@@ -54,23 +54,7 @@ def test_concurrent_confirmations_apply_once(tools: StoreTools) -> None:
     proposal = tools.propose(
         "cancel_pending_order", {"order_id": order["order_id"], "reason": "ordered by mistake"}, order["user_id"]
     )
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
-
-    def confirm() -> None:
-        barrier.wait()
-        try:
-            tools.execute(proposal)
-            outcomes.append("done")
-        except PolicyError as exc:
-            outcomes.append(exc.code)
-
-    threads = [threading.Thread(target=confirm) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert sorted(outcomes) == ["done", "invalid_status"]
+    assert confirm_twice_at_once(tools, proposal) == ["done", "invalid_status"]
     stored = tools.db.order(order["order_id"])
     assert stored is not None and [t.transaction_type for t in stored.payment_history] == ["payment", "refund"]
     assert len(tools.db.audit_log(target=order["order_id"])) == 1

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from store_helpers import confirm_twice_at_once
 
 from assistant.db import make_engine
 from assistant.store import PolicyError, StoreDB, StoreTools, import_store
@@ -432,3 +433,15 @@ def test_sigkill_mid_change_leaves_nothing_half_done(tools: StoreTools, db_path:
     # And the store still works: the same change now goes through whole.
     StoreTools(reopened).cancel_pending_order(order.order_id, "no longer needed", acting_user=order.user_id)
     assert reopened.order(order.order_id).status == "cancelled"
+
+
+def test_concurrent_confirmations_apply_once(tools: StoreTools) -> None:
+    """The same confirmed change executed by two threads at once (a double-clicked "yes"): one applies it, the
+    other finds the order already changed. Ten orders, since a race shows only sometimes."""
+    with tools.db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT order_id, user_id FROM store_orders WHERE status = 'pending' LIMIT 10")
+        pending = list(rows)
+    for order_id, user_id in pending:
+        proposal = tools.propose("cancel_pending_order", {"order_id": order_id, "reason": "no longer needed"}, user_id)
+        assert confirm_twice_at_once(tools, proposal) == ["done", "invalid_status"]
+        assert len(tools.db.audit_log(target=order_id)) == 1

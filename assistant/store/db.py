@@ -97,8 +97,12 @@ class StoreDB:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One atomic unit: everything written inside commits together or not at all."""
+        """One atomic unit: everything written inside commits together or not at all, and what it read cannot
+        change underneath it (PostgreSQL: the row locks of `for_update` reads; SQLite: the write lock taken at
+        BEGIN IMMEDIATE, since its driver would otherwise start the transaction only at the first write)."""
         with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     # --- reads -----------------------------------------------------------------------------------------------
