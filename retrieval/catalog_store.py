@@ -14,6 +14,7 @@ from typing import Any
 
 import chromadb
 import numpy as np
+from chromadb.errors import ChromaError
 
 from retrieval.embeddings import Embedder
 from retrieval.models import Product
@@ -65,11 +66,19 @@ class CatalogStore:
         return [by_id[i] for i in ids if i in by_id]
 
     def embeddings(self, ids: Sequence[str]) -> np.ndarray:
-        """Stored vectors (float32, L2-normalised) in the order asked; unknown ids raise KeyError."""
+        """Stored vectors (float32, L2-normalised) in the order asked; unknown ids raise KeyError.
+
+        An embedded Chroma cannot read vectors another process wrote after this one opened the store; then the
+        vectors are recomputed from the stored products (the same model gives the same vectors)."""
         if not ids:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        got = self.collection.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        try:
+            got = self.collection.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
+            by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        except ChromaError:
+            products = self.get_many(ids)
+            by_id = dict(zip([p.id for p in products], self.embedder.encode([embedding_text(p) for p in products]),
+                             strict=True))
         missing = [i for i in ids if i not in by_id]
         if missing:
             raise KeyError(f"unknown product ids: {missing[:5]}")
@@ -85,9 +94,14 @@ class CatalogStore:
                 out[pid] = str((meta or {}).get("content_hash", ""))
         return out
 
-    def snapshot(self) -> tuple[list[Product], np.ndarray]:
-        """Every product and its vector, in one consistent read (used to build the in-memory search index)."""
-        got = self.collection.get(include=["metadatas", "embeddings"])
+    def snapshot(self) -> tuple[list[Product], np.ndarray | None]:
+        """Every product and its vector in one read (to build an in-memory search index). The vectors are None
+        when this process cannot read them (an embedded store written by another process since it was opened)."""
+        try:
+            got = self.collection.get(include=["metadatas", "embeddings"])
+        except ChromaError:
+            got = self.collection.get(include=["metadatas"])
+            return [_product(m) for m in got["metadatas"] or []], None
         products = [_product(m) for m in got["metadatas"] or []]
         vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(products), self.embedder.dim)
         return products, vectors

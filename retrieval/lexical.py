@@ -1,19 +1,16 @@
 """Lexical side of hybrid search: tokenisation (English, model numbers, Chinese) and a field-weighted BM25 index.
 
 The index precomputes each (term, product) BM25F weight into a sparse matrix, so a query is a sum of a few columns.
-It is saved under the data dir with the catalog revision it was built from and rebuilt when that revision changes.
 """
 
 from __future__ import annotations
 
-import pickle
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -58,37 +55,44 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
-def _latin_tokens(text: str) -> list[str]:
-    tokens: list[str] = []
+def _latin_groups(text: str) -> list[list[str]]:
+    """One group of alternative terms per word: a model number "tn-2110" gives ["tn2110", "tn", "2110"]."""
+    groups: list[list[str]] = []
     for match in _WORD.findall(text):
-        parts = re.split(r"[-./+]", match)
+        parts = [p for p in re.split(r"[-./+]", match) if p and p not in _STOPWORDS]
         if len(parts) > 1:
-            # Model numbers: "tn-2110" is searched as "tn2110", "tn-2110" and "tn 2110".
-            tokens.append("".join(parts))
-        tokens.extend(_stem(p) for p in parts if p and p not in _STOPWORDS)
-    return tokens
+            groups.append(["".join(parts), *(_stem(p) for p in parts)])
+        elif parts:
+            groups.append([_stem(parts[0])])
+    return groups
+
+
+def _term_groups(text: str) -> list[list[str]]:
+    text = unicodedata.normalize("NFKC", text).lower()
+    groups: list[list[str]] = []
+    pos = 0
+    for match in _CJK.finditer(text):
+        groups += _latin_groups(text[pos : match.start()])
+        groups += [[w] for w in _jieba().lcut(match.group()) if w.strip() and w not in _ZH_STOP]
+        pos = match.end()
+    return groups + _latin_groups(text[pos:])
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased terms: English words (plurals folded), joined model numbers, and jieba words for Chinese."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    tokens: list[str] = []
-    pos = 0
-    for match in _CJK.finditer(text):
-        tokens += _latin_tokens(text[pos : match.start()])
-        tokens += [w for w in _jieba().lcut(match.group()) if w.strip() and w not in _ZH_STOP]
-        pos = match.end()
-    tokens += _latin_tokens(text[pos:])
-    return tokens
+    return [term for group in _term_groups(text) for term in group]
 
 
-def translate_terms(tokens: Sequence[str]) -> list[str]:
-    """Chinese terms replaced by their English glossary terms (others kept), for matching English products."""
-    out: list[str] = []
-    for token in tokens:
-        english = ZH_EN.get(token)
-        out += _latin_tokens(english) if english else [token]
-    return out
+def query_groups(text: str) -> list[list[str]]:
+    """The query as groups of alternative terms; a product scores the best term of each group, so synonyms
+    (a Chinese term and its English glossary words, a model number's spellings) do not add up."""
+    groups: list[list[str]] = []
+    for group in _term_groups(text):
+        english = [t for term in group if term in ZH_EN for g in _latin_groups(ZH_EN[term]) for t in g]
+        merged = list(dict.fromkeys(group + english))
+        if merged not in groups:
+            groups.append(merged)
+    return groups
 
 
 def product_fields(product: Product) -> dict[str, str]:
@@ -107,10 +111,9 @@ class LexicalIndex:
     ids: list[str]
     vocab: dict[str, int]
     weights: sparse.csc_matrix
-    revision: str = ""
 
     @classmethod
-    def build(cls, products: Sequence[Product], revision: str = "") -> LexicalIndex:
+    def build(cls, products: Sequence[Product]) -> LexicalIndex:
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
@@ -138,14 +141,18 @@ class LexicalIndex:
         norm = K1 * (1 - B + B * lengths[tf_coo.row] / max(avg, 1e-6))
         scored = tf_coo.data * (K1 + 1) / (tf_coo.data + norm) * idf[tf_coo.col]
         weights = sparse.csc_matrix((scored.astype(np.float32), (tf_coo.row, tf_coo.col)), shape=tf_matrix.shape)
-        return cls(ids=[p.id for p in products], vocab=vocab, weights=weights, revision=revision)
+        return cls(ids=[p.id for p in products], vocab=vocab, weights=weights)
 
-    def scores(self, tokens: Sequence[str]) -> np.ndarray:
-        """BM25F score of every product for the query terms (repeated terms count once)."""
-        cols = sorted({self.vocab[t] for t in tokens if t in self.vocab})
-        if not cols:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.weights[:, cols].sum(axis=1), dtype=np.float32).ravel()
+    def scores(self, groups: Sequence[Sequence[str]]) -> np.ndarray:
+        """BM25F score of every product: per group of alternative terms the best one, summed over groups."""
+        total = np.zeros(len(self.ids), dtype=np.float32)
+        for group in groups:
+            cols = sorted({self.vocab[t] for t in group if t in self.vocab})
+            if len(cols) == 1:
+                total += self.weights[:, cols[0]].toarray().ravel()
+            elif cols:
+                total += np.asarray(self.weights[:, cols].max(axis=1).toarray(), dtype=np.float32).ravel()
+        return total
 
     def matched_terms(self, row: int, tokens: Sequence[str]) -> list[str]:
         """The query terms that occur in product `row` (for the result's `why`)."""
@@ -158,20 +165,3 @@ class LexicalIndex:
             if row in self.weights.indices[start:end]:
                 out.append(token)
         return out
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)  # atomic: a reader never sees half a file
-
-    @classmethod
-    def load(cls, path: Path) -> LexicalIndex | None:
-        """The saved index, or None when absent or unreadable (then it is rebuilt)."""
-        try:
-            with path.open("rb") as fh:
-                index = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            return None
-        return index if isinstance(index, cls) else None

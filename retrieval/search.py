@@ -8,6 +8,8 @@ re-rank hits by changing `score` and appending to `why`.
 
 The searcher keeps an in-memory copy of the catalog (products, vectors mirrored from Chroma, the lexical index)
 and checks the store's revision token on every query, so an ingest in another process is seen at the next query.
+The vectors and lexical index are saved under `index_dir` with the revision they were built from, so a new
+process loads them instead of rebuilding.
 Dense scores are exact (one matrix-vector product over the mirrored vectors), which at catalog sizes up to a few
 hundred thousand products is both faster and more accurate than an approximate HNSW query.
 """
@@ -15,6 +17,8 @@ hundred thousand products is both faster and more accurate than an approximate H
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.catalog_store import CatalogStore
-from retrieval.lexical import LexicalIndex, tokenize, translate_terms
+from retrieval.catalog_store import CatalogStore, embedding_text
+from retrieval.lexical import LexicalIndex, query_groups
 from retrieval.models import Product
 from retrieval.query_parser import ParsedQuery, SearchFilters, parse_query
 
@@ -43,12 +47,40 @@ class SearchHit:
 class FusionWeights:
     """How lexical and dense evidence are combined (chosen on the dev judgements, see bench/search.py)."""
 
-    lexical: float = 0.5
-    dense: float = 0.5
-    dense_floor_rank: int = 100
+    lexical: float = 0.8
+    dense: float = 0.2
+    dense_floor_rank: int = 1000
     """Dense scores are rescaled so the best product is 1 and the product at this rank is 0."""
     brand_boost: float = 0.3
     """Added when the product's brand is one named in the query (a soft preference, not a filter)."""
+
+
+@dataclass
+class _SearchIndex:
+    """What is saved under the index dir: vectors and lexical index of one catalog revision, rows in `ids` order."""
+
+    revision: str
+    ids: list[str]
+    hashes: list[str]
+    vectors: np.ndarray
+    lexical: LexicalIndex
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)  # atomic: readers in other processes never see half a file
+
+    @classmethod
+    def load(cls, path: Path) -> _SearchIndex | None:
+        """The saved index, or None when absent or unreadable (then it is rebuilt)."""
+        try:
+            with path.open("rb") as fh:
+                index = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        return index if isinstance(index, cls) else None
 
 
 @dataclass
@@ -89,8 +121,9 @@ class ProductSearcher:
         mask = self._mask(catalog, active)
         if not mask.any():
             return []
-        tokens = _query_terms(parsed.text)
-        lexical = catalog.lexical.scores(tokens)
+        groups = query_groups(parsed.text)
+        tokens = [t for g in groups for t in g]
+        lexical = catalog.lexical.scores(groups)
         query_vector = self.store.embedder.encode_query([parsed.text])[0]
         dense = catalog.vectors @ query_vector
         score = self._fuse(lexical, dense, mask)
@@ -131,37 +164,60 @@ class ProductSearcher:
             products, vectors = self.store.snapshot()
             if self.store.revision() == revision:
                 break
-        lexical = self._lexical(products, revision)
-        order = {pid: row for row, pid in enumerate(lexical.ids)}
-        ranks = np.argsort([order[p.id] for p in products]) if products else np.zeros(0, dtype=int)
-        products = [products[i] for i in ranks]
-        vectors = vectors[ranks] if len(products) else vectors
-        brands = np.array([p.brand.lower() for p in products], dtype=object)
+        index = self._index(products, vectors, revision)
+        row_of = {pid: row for row, pid in enumerate(index.ids)}
+        products = sorted(products, key=lambda p: row_of[p.id])
         categories = np.array([p.category.lower() for p in products], dtype=object)
         return _Catalog(
             revision=revision,
             products=products,
-            vectors=np.ascontiguousarray(vectors, dtype=np.float32),
-            lexical=lexical,
+            vectors=index.vectors,
+            lexical=index.lexical,
             prices=np.array([np.nan if p.price is None else p.price for p in products], dtype=np.float64),
-            brands=brands,
+            brands=np.array([p.brand.lower() for p in products], dtype=object),
             categories=categories,
             in_stock=np.array([p.in_stock for p in products], dtype=bool),
             brand_names=_recognisable_brands(products),
             category_names=sorted({c for c in categories if c}),
         )
 
-    def _lexical(self, products: list[Product], revision: str) -> LexicalIndex:
-        path = self.index_dir / f"{self.store.name}.lexical.pkl" if self.index_dir else None
-        if path is not None:
-            saved = LexicalIndex.load(path)
-            if saved is not None and saved.revision == revision and sorted(saved.ids) == sorted(p.id for p in products):
-                return saved
-        log.info("building the lexical index for %d products", len(products))
-        index = LexicalIndex.build(products, revision)
+    def _index(self, products: list[Product], vectors: np.ndarray | None, revision: str) -> _SearchIndex:
+        """The saved index when it matches the store's revision, else a new one (saved for the next process)."""
+        path = self.index_dir / f"{self.store.name}.index.pkl" if self.index_dir else None
+        saved = _SearchIndex.load(path) if path else None
+        if saved is not None and saved.revision == revision and sorted(saved.ids) == sorted(p.id for p in products):
+            return saved
+        log.info("indexing %d products for search", len(products))
+        hashes = [p.content_hash() for p in products]
+        if vectors is None:
+            vectors = self._recover_vectors(products, hashes, saved)
+        index = _SearchIndex(
+            revision=revision,
+            ids=[p.id for p in products],
+            hashes=hashes,
+            vectors=np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(products), self.store.embedder.dim),
+            lexical=LexicalIndex.build(products),
+        )
         if path is not None:
             index.save(path)
         return index
+
+    def _recover_vectors(self, products: list[Product], hashes: list[str], saved: _SearchIndex | None) -> np.ndarray:
+        """Vectors this process cannot read from an embedded Chroma written by another process: reused from the
+        saved index for unchanged products, recomputed (same model, same text) for the others."""
+        pairs = zip(saved.ids, saved.hashes, strict=True) if saved else ()
+        known = {(pid, digest): row for row, (pid, digest) in enumerate(pairs)}
+        vectors = np.zeros((len(products), self.store.embedder.dim), dtype=np.float32)
+        missing: list[int] = []
+        for row, (product, digest) in enumerate(zip(products, hashes, strict=True)):
+            hit = known.get((product.id, digest))
+            if hit is None:
+                missing.append(row)
+            else:
+                vectors[row] = saved.vectors[hit]  # type: ignore[union-attr]
+        if missing:
+            vectors[missing] = self.store.embedder.encode([embedding_text(products[i]) for i in missing])
+        return vectors
 
     @staticmethod
     def _mask(catalog: _Catalog, filters: SearchFilters) -> np.ndarray:
@@ -222,11 +278,6 @@ def _hard_filters(parsed: SearchFilters) -> SearchFilters:
     return SearchFilters(
         min_price=parsed.min_price, max_price=parsed.max_price, category=parsed.category, in_stock=parsed.in_stock
     )
-
-
-def _query_terms(text: str) -> list[str]:
-    tokens = tokenize(text)
-    return list(dict.fromkeys(tokens + translate_terms(tokens)))
 
 
 def _top_k(score: np.ndarray, k: int) -> np.ndarray:
