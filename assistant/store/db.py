@@ -207,8 +207,9 @@ class StoreDB:
         arguments: dict[str, Any],
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
-    ) -> None:
-        conn.execute(
+    ) -> int:
+        """Records one change; returns the entry's id."""
+        result = conn.execute(
             insert(audit_table).values(
                 at=datetime.now(UTC),
                 actor=actor,
@@ -219,6 +220,7 @@ class StoreDB:
                 after=after,
             )
         )
+        return int(result.inserted_primary_key[0])
 
     # --- helpers -----------------------------------------------------------------------------------------------
     def _one(self, query: Any, conn: Connection | None = None) -> Any:

@@ -327,7 +327,7 @@ class StoreTools:
     def transfer_to_human_agents(self, summary: str, *, acting_user: str | None) -> HandoffTicket:
         """Hands the conversation to a human agent with a summary of the customer's request; logged for audit."""
         with self.db.transaction() as conn:
-            self.db.audit(
+            ticket_id = self.db.audit(
                 conn,
                 actor=acting_user or "anonymous",
                 action="transfer_to_human_agents",
@@ -336,9 +336,8 @@ class StoreTools:
                 before=None,
                 after=None,
             )
-        ticket = self.db.audit_log(target=acting_user or "anonymous", limit=1)[0]
         return HandoffTicket(
-            ticket_id=ticket.id,
+            ticket_id=ticket_id,
             user_id=acting_user,
             summary=summary,
             message="You are being transferred to a human agent; they will see a summary of your request.",
