@@ -123,11 +123,16 @@ def test_grounding_corrects_or_removes_wrong_facts() -> None:
 
 def test_grounding_while_streaming() -> None:
     guard = SentenceGuard(FACTS)
-    out: list[str] = []
-    for token in ["The Sony", " WH-1000XM5 Headphones", " cost $", "120.", " Nice", " choice!", " The JBL"]:
-        out += guard.feed(token)
-    assert out == ["The Sony WH-1000XM5 Headphones cost $299.99.", "Nice choice!"]
-    assert guard.flush() == ["The JBL"]
+    tokens = ["Great", " choice:", " the Sony", " WH-1000XM5 Headphones", " cost $", "120.", " Nice", " day!"]
+    shown = [guard.feed(t) for t in tokens]
+    # Fact-free words go out at once; from the model number on, the sentence is held and checked when it ends.
+    assert shown[:3] == ["", "Great ", "choice: the "] and shown[3:6] == ["", "", ""]
+    assert shown[6] == "Sony WH-1000XM5 Headphones cost $299.99. "
+    assert "".join(shown) == "Great choice: the Sony WH-1000XM5 Headphones cost $299.99. Nice "
+    # "day!" ends a sentence only once the next words arrive; the unsupported amount never shows.
+    assert guard.feed(" Both cost $5.") + guard.feed(" Bye") == "day! "
+    assert guard.flush() == "Bye"
+    assert (guard.report.corrected, guard.report.removed) == (1, 1)
 
 
 def test_sessions_survive_a_new_engine(tmp_path: Path) -> None:

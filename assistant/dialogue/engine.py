@@ -66,7 +66,7 @@ class ChatEvent:
 
 @dataclass
 class GenerationSettings:
-    max_tokens: int = 160
+    max_tokens: int = 96  # replies are two or three sentences; the cards carry the details
     temperature: float = 0.2
     timeout_s: float = 30.0
 
@@ -264,7 +264,7 @@ class DialogueEngine:
             return
         prompt = load_prompt(draft.prompt)
         guard = SentenceGuard(draft.facts)
-        emitted = 0
+        emitted = False
         try:
             stream = llm.stream(
                 prompt.messages(**draft.prompt_vars),
@@ -273,17 +273,20 @@ class DialogueEngine:
                 timeout_s=self.generation.timeout_s,
             )
             for token in stream:
-                for sentence in guard.feed(token):
-                    yield ("" if emitted == 0 else " ") + sentence, prompt.id
-                    emitted += 1
-            for sentence in guard.flush():
-                yield ("" if emitted == 0 else " ") + sentence, prompt.id
-                emitted += 1
+                if safe := guard.feed(token):
+                    emitted = emitted or bool(safe.strip())
+                    yield safe, prompt.id
+            if rest := guard.flush():
+                emitted = emitted or bool(rest.strip())
+                yield rest, prompt.id
         except Exception as exc:  # any model failure (LLMError, timeout, a bug in a backend): answer from templates
             log.warning("generation failed with %s (%s); answering from templates", type(exc).__name__, exc)
+            if emitted:  # cut off mid-reply: the template still gives every fact
+                yield "\n" + draft.reply, None
+                return
         if guard.report.corrected or guard.report.removed:
             log.info("grounding guard: %s", json.dumps(guard.report.notes, ensure_ascii=False))
-        if emitted == 0:
+        if not emitted:
             yield draft.reply, None
         elif draft.prompt == "shopping_reply" and draft.products:
             # The model's words sit above the cards; the list itself (exact titles and prices) always follows.

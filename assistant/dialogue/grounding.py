@@ -22,6 +22,13 @@ _OUT = re.compile(r"\b(out of stock|sold out|unavailable|not available|not in st
 _IN = re.compile(r"\b(in stock|available now|available)\b|有货|现货", re.I)
 _DAYS = re.compile(r"\b(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:business\s+|working\s+)?(days?|weeks?|months?)\b|(\d+)\s*天")
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s?%")
+_BOUNDARY = re.compile(r"[.!?;](?=\s)\s*|[。！？；]\s*|\n+")
+_RISKY = re.compile(
+    r"\d|[$¥￥€£%]|元|天|\b(pending|processed|delivered|cancell?ed|shipped|return|exchange|refund|stock|available|"
+    r"unavailable|sold)\w*|有货|缺货|现货|售罄|退|发货",
+    re.I,
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s+|(?<=[。！？；])|\n+")
 
 
@@ -80,33 +87,49 @@ def guard_text(text: str, facts: Facts) -> tuple[str, GuardReport]:
 
 
 class SentenceGuard:
-    """Feed streamed tokens; get back checked sentences as soon as each one ends."""
+    """Feed streamed tokens; get back text that is safe to show, as early as possible.
+
+    Words that cannot carry a checkable fact are released as they arrive (so the first token reaches the user at
+    once); from the first digit, currency, status or stock word on, the sentence is held until it ends and then
+    checked whole. The pieces returned concatenate to the guarded reply.
+    """
 
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
         self.report = GuardReport()
-        self._buffer = ""
+        self._buffer = ""  # the unfinished sentence
+        self._released = 0  # how much of it has been shown already
 
-    def feed(self, token: str) -> list[str]:
+    def feed(self, token: str) -> str:
         self._buffer += token
-        parts = _SENTENCE_END.split(self._buffer)
-        if len(parts) == 1:
-            return []
-        self._buffer = parts[-1]
-        return self._checked(parts[:-1])
+        out: list[str] = []
+        while match := _BOUNDARY.search(self._buffer):
+            sentence, self._buffer = self._buffer[: match.end()], self._buffer[match.end() :]
+            out.append(self._finish(sentence))
+        if not _RISKY.search(self._buffer):
+            cut = len(self._buffer) if _CJK.search(self._buffer) else self._buffer.rfind(" ") + 1
+            if cut > self._released:
+                out.append(self._buffer[self._released : cut])
+                self._released = cut
+        return "".join(out)
 
-    def flush(self) -> list[str]:
+    def flush(self) -> str:
         rest, self._buffer = self._buffer, ""
-        return self._checked([rest])
+        return self._finish(rest) if rest.strip() else rest[self._released :]
 
-    def _checked(self, sentences: list[str]) -> list[str]:
-        out = []
-        for sentence in sentences:
-            if sentence and sentence.strip():
-                checked = check_sentence(sentence, self.facts, self.report)
-                if checked:
-                    out.append(checked.strip())
-        return out
+    def _finish(self, sentence: str) -> str:
+        shown, self._released = sentence[: self._released], 0
+        body = sentence.strip()
+        if not body:
+            return sentence[len(shown) :]
+        checked = check_sentence(body, self.facts, self.report)
+        lead = sentence[: len(sentence) - len(sentence.lstrip())]
+        tail = sentence[len(sentence.rstrip()) :]
+        if checked is None:
+            # Only fact-free words were shown; the sentence ends there.
+            return tail if shown.strip() else ""
+        full = lead + checked.strip() + tail
+        return full[len(shown) :] if full.startswith(shown) else full[len(shown) :].lstrip()
 
 
 def _mentioned_products(sentence: str, facts: Facts) -> list[GroundedProduct]:

@@ -185,12 +185,18 @@ _RULES: list[tuple[Intent, float, re.Pattern[str]]] = [
     ),
     (
         Intent.PRODUCT_SEARCH,
-        1.2,
+        2.0,
         _rx(
-            r"\b(looking for|look for|search(ing)? for|find( me)?|show me|i need|i want|want to buy|"
-            r"do you (have|sell|carry)|any|buy|shopping for|in the market for)\b",
-            r"我想买|想买|找|有没有|有卖|要一(个|台|双|件|款)|买",
+            r"\b(looking for|look for|search(ing)? for|show me|want to buy|do you (have|sell|carry)|shopping for|"
+            r"in the market for)\b",
+            r"我想买|想买|帮我找|有没有|有卖",
         ),
+    ),
+    # Weak cues: "I need help with my order" is not a search.
+    (
+        Intent.PRODUCT_SEARCH,
+        1.2,
+        _rx(r"\b(find( me)?|i need|i want|any|buy)\b", r"找|要一(个|台|双|件|款)|买"),
     ),
 ]
 
@@ -300,7 +306,9 @@ def route(
     if not scores and waiting:
         return Routed(Intent.CONTINUE, 0.5, ("pending",))
     strong = [i for i, score in scores.items() if score >= 2.0]
-    if classifier is not None and len(strong) != 1:
+    # Greetings are matched on the whole message: no need to ask the classifier.
+    settled = len(strong) == 1 or set(scores) == {Intent.SMALL_TALK}
+    if classifier is not None and not settled:
         guess = classifier.classify(text)
         if guess is not None and (not scores or guess[0] in scores or guess[1] >= 0.6):
             return Routed(guess[0], round(guess[1], 3), ("embedding",))

@@ -31,7 +31,6 @@ _SHARED = Path(
     os.environ.get("COMMERCE_ASSISTANT_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
 )
 DEFAULT_STORE = _SHARED / "retail-store"
-DEFAULT_INTENTS = _SHARED / "support-intents" / "bitext-customer-support-6480.csv"
 
 
 class ExpectedAction(BaseModel):
@@ -397,9 +396,8 @@ def run_dialogue_eval(
     ]
     summary: dict[str, Any] = {"llm": settings.llm, "model_id": _model_id(runtime)}
     summary["conversations"] = _summarise(results)
-    router_csv = intents or DEFAULT_INTENTS
-    if router_csv.is_file():
-        summary["router"] = score_router(router_csv, lambda texts: runtime.embedder.encode_query(texts))
+    if intents is not None:
+        summary["router"] = score_router(intents, lambda texts: runtime.embedder.encode_query(texts))
     if tasks is not None:
         from assistant.evals.tau import run_tau_tasks
 
