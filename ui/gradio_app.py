@@ -189,6 +189,8 @@ class ChatUI:
                     streamed += event.data["text"]
                     history[-1] = {"role": "assistant", "content": streamed}
                     yield gr.update(), history, state, gr.update(), gr.update()
+                elif event.event == "products":  # cards before the reply is generated: show them at once
+                    yield gr.update(), history, state, event.data["products"], gr.update()
                 elif event.event == "done":
                     done = event.data
         except ValueError as exc:  # input the engine refuses (an unreadable image, ...)

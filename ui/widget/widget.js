@@ -239,7 +239,7 @@
     add({ role: "user", text: text });
     var bubble = render({ role: "bot", text: TEXT.thinking });
     bubble.setAttribute("aria-busy", "true");
-    var streamed = "", products = null, final = null;
+    var streamed = "", products = null, final = null, early = null;
     var body = { message: text, session_id: saved.sessionId || undefined, user_id: cfg.userId || undefined };
 
     return fetch(cfg.apiBase + "/v1/chat/stream", { method: "POST", headers: headers(), body: JSON.stringify(body) })
@@ -256,7 +256,13 @@
             buffer = parseFrames(buffer + decoder.decode(chunk.value, { stream: true }), function (event, data) {
               var payload = JSON.parse(data);
               if (event === "token") { streamed += payload.text; bubble.textContent = streamed; scroll(); }
-              else if (event === "products") products = payload.products || payload;
+              else if (event === "products") {
+                // Cards come before the reply text is generated: show them at once.
+                products = payload.products || payload;
+                if (early) early.remove();
+                early = products.length ? log.appendChild(renderCards(products)) : null;
+                scroll();
+              }
               else if (event === "done") final = payload;
               else if (event === "error") throw new Error((payload.error && payload.error.message) || "stream error");
             });
@@ -267,6 +273,7 @@
       })
       .then(function () {
         bubble.remove();
+        if (early) early.remove();
         var reply = final ? final.reply : streamed;
         if (final && final.session_id) saved.sessionId = final.session_id;
         add({ role: "bot", text: reply });
@@ -276,6 +283,7 @@
       })
       .catch(function (err) {
         bubble.remove();
+        if (early) early.remove();
         add({ role: "error", text: TEXT.error + err.message });
       })
       .then(function () { busy = false; sendBtn.disabled = false; input.focus(); });
