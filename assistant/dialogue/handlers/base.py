@@ -9,7 +9,7 @@ from assistant.dialogue.grounding import Facts
 from assistant.dialogue.intents import Routed
 from assistant.dialogue.response import Action, ProductCard
 from assistant.dialogue.slots import SlotValues
-from assistant.sessions import ChatSession
+from assistant.sessions import ChatSession, DialogueState
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Turn:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
-    def state(self):
+    def state(self) -> DialogueState:
         return self.session.state
 
 
