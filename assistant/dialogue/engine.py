@@ -34,6 +34,8 @@ from retrieval.search import ProductSearcher
 
 log = logging.getLogger("assistant.dialogue")
 
+# Prompts whose answer is followed by the data it rests on (attributes, policy text).
+_CITED = frozenset({"product_answer", "policy_answer"})
 # Intents a message that also gives an identity is treated as an identification instead.
 _PASSING = frozenset({Intent.SMALL_TALK, Intent.OUT_OF_SCOPE, Intent.PRODUCT_SEARCH, Intent.RECOMMENDATION})
 
@@ -291,6 +293,9 @@ class DialogueEngine:
         elif draft.prompt == "shopping_reply" and draft.products:
             # The model's words sit above the cards; the list itself (exact titles and prices) always follows.
             yield "\n" + draft.reply.split("\n", 1)[-1], prompt.id
+        elif draft.prompt in _CITED:
+            # An answer about a product or the policy ends with the data it came from, word for word.
+            yield "\n" + draft.reply, prompt.id
 
     def _refusal_text(self, verdict: Verdict, language: str) -> str:
         if self.refusal is not None:
