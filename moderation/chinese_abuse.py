@@ -1,12 +1,14 @@
 """Chinese abuse: insults, slurs against groups, and sweeping negative claims about a group (race, region,
 gender, religion, orientation), from lexicons and patterns this project wrote. No shipped classifier covers it.
 
-Returns scores for `harassment` (insults aimed at someone) and `hate` (attacks on a group).
+Scores `harassment` (insults aimed at someone) and `hate` (attacks on a group), plus weaker evidence for the
+semantic score to confirm.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _INSULTS = (
     "傻逼|傻B|煞笔|沙比|傻叉|sb|脑残|智障|弱智|白痴|蠢货|蠢猪|废物|人渣|贱人|贱货|婊子|骚货|狗东西|狗日|畜生|畜牲|"
@@ -41,22 +43,44 @@ _ADDRESSED_RE = re.compile(
 )
 
 
+# Words of contempt that, unlike "狗" or "小偷", rarely describe a product, a pet or a lock.
+_CONTEMPT = (
+    "恶心|垃圾人|素质(?:低|差)|低素质|没素质|低等|劣等|下贱|不配|该死|去死|败类|寄生虫|毒瘤|畜生|愚昧|野蛮|劣根性|"
+    "智商低|见识短|看不起|丑八怪|滚出|滚回"
+)
+_CONTEMPT_RE = re.compile(_CONTEMPT)
+_GROUP_RE = re.compile(_GROUPS)
+_NEGATIVE_RE = re.compile(_NEGATIVE)
+
+
 def has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-def chinese_abuse_scores(text: str) -> dict[str, float]:
-    """{'harassment': p, 'hate': p}; zeros for text without Chinese."""
+@dataclass(frozen=True)
+class ChineseAbuse:
+    """`harassment` / `hate`: scores from explicit insults, slurs and sweeping claims. `evidence`: a weaker
+    signal (a group mentioned next to contempt anywhere in the text, or contemptuous words alone) that is meant
+    to be combined with the semantic score, not used alone. `targets_group`: the text names a group."""
+
+    harassment: float = 0.0
+    hate: float = 0.0
+    evidence: float = 0.0
+    targets_group: bool = False
+
+
+def chinese_abuse(text: str) -> ChineseAbuse:
     if not has_chinese(text):
-        return {"harassment": 0.0, "hate": 0.0}
+        return ChineseAbuse()
     harassment = 0.0
     if _INSULT_RE.search(text):
         harassment = 0.9
     elif _ADDRESSED_RE.search(text):
         harassment = 0.6
     hate = 0.0
-    if _SLUR_RE.search(text) or _SWEEPING_RE.search(text):
+    if _SLUR_RE.search(text) or _SWEEPING_RE.search(text) or _GROUP_NEG_RE.search(text):
         hate = 0.9
-    elif _GROUP_NEG_RE.search(text):
-        hate = 0.6
-    return {"harassment": harassment, "hate": hate}
+    group = bool(_GROUP_RE.search(text))
+    negative = bool(_NEGATIVE_RE.search(text))
+    evidence = 0.6 if group and negative else 0.3 if _CONTEMPT_RE.search(text) else 0.0
+    return ChineseAbuse(harassment, hate, max(evidence, harassment, hate), group)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from moderation.chinese_abuse import chinese_abuse_scores
+from moderation.chinese_abuse import chinese_abuse
 from moderation.injection import detect_injection
 from moderation.profanity import ProfanityModel
 from moderation.semantic import Embedder, SemanticClassifier
@@ -44,18 +44,25 @@ class TextClassifier:
 
     @staticmethod
     def _combine(text: str, sem: dict[str, float], profanity: float) -> TextScores:
-        zh = chinese_abuse_scores(text)
+        zh = chinese_abuse(text)
         injection = detect_injection(text)
         # Profanity alone is not harassment (angry customers swear at products); it counts when the semantic
         # head also leans that way.
         abuse = profanity * min(1.0, 0.25 + 2 * (sem["harassment"] + sem["hate"]))
         categories = {
-            "harassment": max(sem["harassment"], zh["harassment"], abuse),
-            "hate": max(sem["hate"], zh["hate"]),
+            "harassment": max(sem["harassment"], zh.harassment, abuse),
+            "hate": max(sem["hate"], zh.hate),
             "sexual": sem["sexual"],
             "violence": sem["violence"],
             "self_harm": sem["self_harm"],
             "spam": max(spam_score(text), sem["spam"] * 0.9),
             "prompt_injection": max(injection.score, sem["prompt_injection"] * 0.6),
         }
+        if zh.evidence:
+            # Chinese contempt is often implicit: the lexicon's weak evidence and the semantic model's total harm
+            # probability confirm each other (noisy-OR) on the category the text aims at.
+            harm = min(1.0, sum(sem[c] for c in ("harassment", "hate", "violence")))
+            combined = 1.0 - (1.0 - harm) * (1.0 - zh.evidence)
+            target = "hate" if zh.targets_group else "harassment"
+            categories[target] = max(categories[target], combined)
         return TextScores({k: round(float(v), 4) for k, v in categories.items()}, injection.families)
