@@ -5,6 +5,7 @@ Signals (each scaled to [0, 1] before weighting):
 - history: products the user engaged with before, by decayed engagement (purchases weigh most), scaled by how
   often the store's buyers buy the product again (milk is re-bought, a TV is not);
 - recent: what the user viewed or carted lately (short memory);
+- regular: what the user buys repeatedly and bought lately (short memory);
 - similar: cosine between the user's interest vector and the product's vector;
 - cooccur: products bought or viewed in the same sessions as the user's products (learned from all events);
 - category / brand: the user's category and brand affinities (category weighted by the product's share of it);
@@ -34,6 +35,7 @@ class RankWeights:
 
     history: float = 1.0
     recent: float = 0.6
+    regular: float = 0.3
     similar: float = 0.2
     cooccur: float = 0.1
     category: float = 0.3
@@ -124,8 +126,11 @@ class Recommender:
             if profile.items[pid].purchases or profile.items[pid].carts:  # views alone are the "recent" signal
                 put("history", pid, value / top_history)
         for pid, rel in profile.interest_scores().items():
-            if profile.items[pid].purchases == 0:  # bought items are covered by history
+            stat = profile.items[pid]
+            if stat.purchases == 0:
                 put("recent", pid, rel)
+            elif stat.purchases > 1:  # something the user buys regularly and bought lately is due again
+                put("regular", pid, rel)
         # Co-occurrence from the user's strongest products.
         cooc: Counter[str] = Counter()
         cooc_anchor: dict[str, tuple[float, str]] = {}
@@ -195,7 +200,7 @@ class Recommender:
             if stat.purchases:
                 return f"you bought it {_times(stat.purchases)}"
             return f"you added it to your cart {_times(stat.carts)}"
-        if signal == "recent" and stat is not None:
+        if signal in ("recent", "regular") and stat is not None:
             return f"you {engagement_phrase(profile, pid, now)}"
         if signal == "cooccur":
             anchor = anchors.get("cooccur", {}).get(pid)
