@@ -161,3 +161,18 @@ def test_bundled_model_phrases_a_grounded_reply(retail_data_dir: Path) -> None:
     response = runtime.dialogue.chat("I'm looking for a water bottle")
     assert response.model_id != "none" and response.products
     assert f"${response.products[0].price:,.2f}" in response.reply
+
+
+def test_something_for_me_reflects_the_shoppers_events(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    water_bottle = "8310926033"
+    runtime.events.ingest(
+        [
+            {"user_id": "shopper-7", "type": "view", "product_id": water_bottle},
+            {"user_id": "shopper-7", "type": "add_to_cart", "product_id": water_bottle},
+        ]
+    )
+    response = runtime.dialogue.chat("推荐点适合我的", user_id="shopper-7")
+    assert response.intent == "recommendation" and response.language == "zh"
+    assert response.products[0].id == water_bottle and response.products[0].why
+    assert "cart" in response.reply.split("\n")[1]  # the reason is shown with the product, not only on the card

@@ -24,6 +24,7 @@ PersonalSearch = Callable[[str, str, int], list[SearchHit]]
 # Recommendations for a user with no query ("something for me"): (user_id, k) -> hits with the reasons.
 Recommend = Callable[[str, int], list[SearchHit]]
 
+_WEIGHT = re.compile(r"\s*\(\+?[\d.]+%?\)")  # a signal's share, "(45%)": for the cards, not the sentence
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|budget)\b|便宜", re.I)
 _PRICIER = re.compile(r"\b(more expensive|pricier|higher[- ]end|premium|better)\b|贵一点|高端", re.I)
 _IN_STOCK = re.compile(r"\b(in stock|available)\b|有货|现货", re.I)
@@ -166,6 +167,12 @@ class ShoppingHandler:
             return Draft(render("search_none", lang, query=query.strip() or turn.redacted))
         head = render(intro, lang) if intro != "search_results" else render(intro, lang, n=len(products), query=query)
         lines = product_lines(products, lang)
+        if intro == "recommend_intro":
+            # Why each one was picked for this shopper ("you added it to your cart today"), as the cards say.
+            lines = "\n".join(
+                f"{line} ({_WEIGHT.sub('', h.why[0])})" if h.why else line
+                for line, h in zip(lines.split("\n"), hits, strict=True)
+            )
         return Draft(
             reply=f"{head}\n{lines}",
             products=[card(h.product, h.why) for h in hits],
