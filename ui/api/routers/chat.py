@@ -19,12 +19,12 @@ from sse_starlette import EventSourceResponse
 
 from assistant.dialogue.response import ChatResponse
 from ui.api.chat_request import ChatRequest, checked_message, decode_image
-from ui.api.errors import ApiError, error_body
+from ui.api.errors import ERROR_RESPONSES, ApiError, error_body
 from ui.api.security import Caller, require_api_key
 from ui.api.threads import iterate_in_thread
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(prefix="/v1", tags=["chat"], responses=ERROR_RESPONSES)
 
 
 def _turn_error(exc: Exception) -> ApiError:

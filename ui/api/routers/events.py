@@ -8,10 +8,10 @@ import anyio.to_thread
 from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel
 
-from ui.api.errors import ApiError
+from ui.api.errors import ERROR_RESPONSES, ApiError
 from ui.api.security import Caller, require_api_key
 
-router = APIRouter(prefix="/v1", tags=["personalization"])
+router = APIRouter(prefix="/v1", tags=["personalization"], responses=ERROR_RESPONSES)
 
 MAX_EVENTS_PER_REQUEST = 1000
 

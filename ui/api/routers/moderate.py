@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from moderation.image_checks import ImageRejected
 from moderation.verdict import Verdict, stricter
 from ui.api.chat_request import decode_image
-from ui.api.errors import ApiError
+from ui.api.errors import ERROR_RESPONSES, ApiError
 from ui.api.security import Caller, require_api_key
 
-router = APIRouter(prefix="/v1", tags=["moderation"])
+router = APIRouter(prefix="/v1", tags=["moderation"], responses=ERROR_RESPONSES)
 
 
 class ModerateRequest(BaseModel):

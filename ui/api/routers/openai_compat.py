@@ -23,12 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ui.api.chat_request import checked_message, decode_image
 from ui.api.conversations import history_digest
-from ui.api.errors import ApiError, error_body
+from ui.api.errors import ERROR_RESPONSES, ApiError, error_body
 from ui.api.security import Caller, require_api_key
 from ui.api.threads import iterate_in_thread
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERROR_RESPONSES)
 
 MODEL_NAME = "commerce-assistant"
 
@@ -127,7 +127,16 @@ def _chunk(
     return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
 
-@router.post("/chat/completions", summary="OpenAI-compatible chat completions (streaming supported)")
+@router.post(
+    "/chat/completions",
+    summary="OpenAI-compatible chat completions (streaming supported)",
+    responses={
+        200: {
+            "content": {"application/json": {}, "text/event-stream": {}},
+            "description": "a chat.completion, or with stream=true chat.completion.chunk events",
+        }
+    },
+)
 async def chat_completions(
     request: Request, body: CompletionRequest, caller: Annotated[Caller, Depends(require_api_key)]
 ) -> Any:

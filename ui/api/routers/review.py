@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from moderation.review_queue import ReviewItemNotFound, ReviewStateError
-from ui.api.errors import ApiError
+from ui.api.errors import ERROR_RESPONSES, ApiError
 from ui.api.security import require_reviewer
 
-router = APIRouter(prefix="/v1/review", tags=["review"])
+router = APIRouter(prefix="/v1/review", tags=["review"], responses=ERROR_RESPONSES)
 
 Reviewer = Annotated[str, Depends(require_reviewer)]
-ItemId = Annotated[int, Path(ge=1)]
+ItemId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a database integer: larger ids are a 422, not an overflow
 CHART_ITEMS = 2000  # the category lines of the chart are counted over the most recent items
 
 
@@ -41,7 +41,7 @@ async def list_items(
     _: Reviewer,
     status: Literal["pending", "approved", "rejected", "all"] = "pending",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     category: Annotated[str | None, Query(max_length=64)] = None,
     source: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, list[dict[str, Any]]]:

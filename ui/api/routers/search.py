@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from retrieval.search import SearchFilters, SearchHit
-from ui.api.errors import ApiError
+from ui.api.errors import ERROR_RESPONSES, ApiError
 from ui.api.security import Caller, require_api_key
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 
 
 class SearchResult(BaseModel):

@@ -8,9 +8,10 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
+from ui.api.errors import ERROR_RESPONSES
 from ui.api.security import Caller, require_api_key
 
-router = APIRouter(prefix="/v1/users", tags=["personalization"])
+router = APIRouter(prefix="/v1/users", tags=["personalization"], responses=ERROR_RESPONSES)
 
 UserId = Annotated[str, Path(min_length=1, max_length=256)]
 
