@@ -203,9 +203,9 @@ def _latency(moderator: Moderator, texts: list[str], images: list[Path]) -> dict
 
 def _plot_pr(scored: list[Scored], out_dir: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 6))
-    for s in scored:
-        if "/" in s.category or not 0 < s.labels.sum() < len(s.labels):
-            continue
+    curves = [s for s in scored if "/" not in s.category and 0 < s.labels.sum() < len(s.labels)]
+    ax.set_prop_cycle(color=[plt.get_cmap("tab20")(i % 20) for i in range(len(curves))])
+    for s in curves:
         precision, recall, _ = precision_recall_curve(s.labels, s.scores)
         ap = average_precision_score(s.labels, s.scores)
         ax.plot(recall, precision, label=f"{s.set_name}: {s.category} (AP {ap:.2f})", linewidth=1.2)
