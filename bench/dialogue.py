@@ -89,9 +89,13 @@ def bench_overhead(runtime, max_tokens: int = 64) -> dict:
     """Our streaming path (backend + grounding guard) vs bare llama.cpp on the engine's own shopping prompts."""
     from llama_cpp import Llama, LlamaRAMCache
 
-    ours = runtime.llm
-    if ours is None or ours.name != "llamacpp":
+    from assistant.llm.llamacpp import LlamaCppLLM
+
+    engine_llm = runtime.llm
+    if engine_llm is None or engine_llm.name != "llamacpp":
         return {"skipped": "needs a llama.cpp model (--llm auto or llamacpp:PATH)"}
+    # A fresh instance, so neither side starts with prompts cached by the turns measured before.
+    ours = LlamaCppLLM(engine_llm.path)
     # The same settings our backend loads the model with (assistant/llm/llamacpp.py).
     bare = Llama(model_path=str(ours.path), n_ctx=4096, n_threads=os.cpu_count() or 2, verbose=False)
     bare.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))  # as our backend does: the difference is our wrapping
