@@ -6,7 +6,11 @@ model object, prompts and settings: first-token latency, decode tokens/s and our
 
 Each turn asks both paths the same question, in alternating order so that load from other processes hits both
 alike; the model's KV cache is cleared before every call, so neither path reuses the other's prompt and both do
-identical work (greedy decoding: identical replies). Writes summary.json and llm_speed.png to --out.
+identical work (greedy decoding: identical replies).
+
+A second part measures what the backend's RAM cache of prompt states buys in a conversation: turns alternate
+between two templates (shopping reply, policy answer) with a new question each, on one model with the cache and
+one without; first-token p50 of each and their ratio. Writes summary.json and llm_speed.png to --out.
 """
 
 from __future__ import annotations
@@ -122,14 +126,43 @@ def bench_model(path: Path, turns: int, max_tokens: int) -> dict[str, object]:
     return summary
 
 
+POLICY = "Pending orders can be cancelled or changed. Delivered orders can be returned or exchanged. " * 4
+
+
+def conversation(question: str, turn: int) -> list[dict[str, str]]:
+    if turn % 2 == 0:
+        return messages(question)
+    return load("policy_answer").messages(language="English", policy=POLICY, question=question)
+
+
+def bench_prompt_cache(path: Path, turns: int) -> dict[str, float]:
+    """First-token p50 over a conversation that alternates two templates, with and without the state cache."""
+    firsts: dict[str, list[float]] = {"cached": [], "uncached": []}
+    models = {"cached": LlamaCppLLM(path), "uncached": LlamaCppLLM(path, cache_bytes=0)}
+    for name, llm in models.items():
+        for turn in range(turns):
+            question = QUESTIONS[turn % len(QUESTIONS)]
+            stream = llm.stream(conversation(question, turn), max_tokens=8, temperature=0.0, timeout_s=300)
+            firsts[name].append(timed(stream)[0])
+    # The first turn of each template is cold for both and left out.
+    cached, uncached = statistics.median(firsts["cached"][2:]), statistics.median(firsts["uncached"][2:])
+    return {
+        "first_token_p50_s_cached": round(cached, 3),
+        "first_token_p50_s_uncached": round(uncached, 3),
+        "ratio_cached_over_uncached": round(cached / uncached, 3),
+    }
+
+
 def plot(summary: dict[str, dict[str, object]], out: Path) -> Path:
     names = list(summary)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    width = 0.38
+    width = 0.28
     for i, kind in enumerate(("bare", "ours")):
-        xs = [n + (i - 0.5) * width for n in range(len(names))]
+        xs = [n + (i - 1) * width for n in range(len(names))]
         left.bar(xs, [summary[m][kind]["decode_tokens_per_s_p50"] for m in names], width, label=kind)  # type: ignore[index]
-        right.bar(xs, [summary[m][kind]["first_token_p50_s"] for m in names], width, label=kind)  # type: ignore[index]
+        right.bar(xs, [summary[m][kind]["first_token_p50_s"] for m in names], width, label=f"{kind}, cold prompt")  # type: ignore[index]
+    cached = [summary[m]["prompt_cache"]["first_token_p50_s_cached"] for m in names]  # type: ignore[index]
+    right.bar([n + width for n in range(len(names))], cached, width, label="ours, conversation (prompt cache)")
     for axis, title in ((left, "decode tokens/s (p50)"), (right, "first token, s (p50)")):
         axis.set_xticks(range(len(names)), [n.replace("qwen2.5-coder-", "") for n in names])
         axis.set_title(title)
@@ -155,7 +188,9 @@ def main() -> None:
         if model.part_paths() is None:
             print(f"skipping {model.name}: not installed ({model.install_hint()})", file=sys.stderr)
             continue
-        summary[model.name] = bench_model(join_parts(model, settings.models_dir), args.turns, args.max_tokens)
+        path = join_parts(model, settings.models_dir)
+        summary[model.name] = bench_model(path, args.turns, args.max_tokens)
+        summary[model.name]["prompt_cache"] = bench_prompt_cache(path, args.turns + 2)
         print(json.dumps({"model": model.name, **summary[model.name]}))
     if not summary:
         sys.exit("no bundled model installed")
