@@ -23,9 +23,10 @@ class ApiSettings(BaseSettings):
     max_body_bytes: int = Field(8 * 1024 * 1024, gt=0)
     max_image_bytes: int = Field(5 * 1024 * 1024, gt=0)
     max_message_chars: int = Field(4000, gt=0)
-    # Chat turns run in worker threads; this bounds how many steps run at once (the rest wait in FIFO order):
-    # turns are CPU-bound, and more of them at once than cores only adds switching and BLAS oversubscription.
-    max_concurrent_turns: int = Field(4, gt=0)
+    # Chat turns, searches, moderation and recommendations run in worker threads; this bounds how many run at
+    # once (the rest wait in FIFO order): the work is CPU-bound, and more of it at once than cores only adds
+    # switching and BLAS oversubscription.
+    max_concurrent_work: int = Field(4, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

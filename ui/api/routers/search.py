@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
@@ -48,7 +49,7 @@ def result_of(hit: SearchHit) -> SearchResult:
 
 
 @router.get("/search", response_model=SearchResponse, summary="Ranked products for a query")
-def search(
+async def search(
     request: Request,
     _: Annotated[Caller, Depends(require_api_key)],
     q: Annotated[str, Query(min_length=1, max_length=500, description="What the shopper typed")],
@@ -64,5 +65,8 @@ def search(
         raise ApiError(422, "invalid_request", "min_price is above max_price")
     filters = SearchFilters(min_price=min_price, max_price=max_price, brand=brand, category=category, in_stock=in_stock)
     runtime = request.app.state.runtime
-    hits = runtime.personalized_searcher.search(q, k, filters, user_id=user_id)
+    hits = await anyio.to_thread.run_sync(
+        lambda: runtime.personalized_searcher.search(q, k, filters, user_id=user_id),
+        limiter=request.app.state.work_limiter,
+    )
     return SearchResponse(query=q, results=[result_of(h) for h in hits])
