@@ -11,7 +11,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -290,8 +290,17 @@ class EventIngestor:
         rejected.sort(key=lambda r: r.index)
         return accepted, rejected
 
-    def ingest(self, items: Sequence[Mapping[str, Any] | Event], start_index: int = 0) -> IngestResult:
+    def ingest(
+        self,
+        items: Sequence[Mapping[str, Any] | Event],
+        start_index: int = 0,
+        within: Callable[[Connection], None] | None = None,
+    ) -> IngestResult:
+        """`within(conn)`, if given, runs in the transaction that commits these events (a bulk load's progress)."""
         accepted, rejected = self.validate(items, start_index)
+        if within is not None and not accepted:
+            with self.log.engine.begin() as conn:
+                within(conn)
         if accepted:
             with self._write_lock:
                 try:
@@ -299,6 +308,8 @@ class EventIngestor:
                         self.log.append(accepted, conn)
                         for sink in self.sinks:
                             sink.apply(accepted, conn)
+                        if within is not None:
+                            within(conn)
                 except BaseException:
                     for sink in self.sinks:
                         sink.discard(accepted)

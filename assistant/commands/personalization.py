@@ -22,24 +22,36 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     def events_command(
         path: Path = typer.Argument(..., help="JSONL file: one event per line (user_id, type, product_id, ...)."),
         batch: int = typer.Option(5000, "--batch", min=1, help="Events written per transaction."),
+        again: bool = typer.Option(False, "--again", help="Load a file that was loaded before once more."),
     ) -> None:
-        """Bulk-loads behaviour events, in order, through the same path as POST /v1/events."""
+        """Bulk-loads behaviour events, in order, through the same path as POST /v1/events. A load that was
+        interrupted resumes after its last committed line; a file already loaded is skipped (see --again)."""
         from tqdm import tqdm
 
+        from retrieval.event_loads import EventLoads, file_key
         from retrieval.events import read_jsonl
 
         path = path.expanduser()
         if not path.is_file():
             raise UserError(f"{path}: no such file")
-        personalization = _runtime().personalization
+        runtime = _runtime()
+        personalization = runtime.personalization
+        loads = EventLoads(runtime.db)
+        key = file_key(path)
+        if again:
+            loads.forget(key)
+        done_up_to = loads.loaded_up_to(key)
         accepted = 0
+        skipped = 0
         rejected: list[dict[str, Any]] = []
         items: list[Any] = []
         lines: list[int] = []
+        last_line = done_up_to
 
         def flush() -> None:
             nonlocal accepted
-            result = personalization.events.ingest(items)
+            upto = last_line
+            result = personalization.events.ingest(items, within=lambda conn: loads.record(conn, key, upto))
             accepted += result.accepted
             rejected.extend({"line": lines[r.index], "error": r.error} for r in result.rejected)
             items.clear()
@@ -48,6 +60,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         try:
             with tqdm(desc="events", unit="ev", file=sys.stderr) as bar:
                 for line_no, value, error in read_jsonl(path):
+                    if line_no <= done_up_to:  # committed by an earlier run of this same file
+                        skipped += 1
+                        continue
+                    last_line = line_no
                     if error is not None:
                         rejected.append({"line": line_no, "error": error})
                         continue
@@ -63,7 +79,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         finally:
             personalization.close()
         rejected.sort(key=lambda r: r["line"])
-        emit({"accepted": accepted, "rejected": rejected})
+        emit({"accepted": accepted, "rejected": rejected, "already_loaded": skipped})
 
     @app.command("recommend")
     def recommend_command(
