@@ -12,6 +12,7 @@ import pytest
 from assistant.config import Settings
 from assistant.runtime import Runtime
 from assistant.store.loading import SAMPLE_STORE_DIR, ensure_sample_store
+from assistant.store.models import ORDER_STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,5 +81,5 @@ def test_sample_store_is_well_formed(data_dir: Path) -> None:
     assert any(not any(v.available for v in p.variants.values()) for p in products)
     assert runtime.catalog.count() == 40
     statuses = {o["status"] for o in json.loads((SAMPLE_STORE_DIR / "orders.json").read_text()).values()}
-    assert {"pending", "processed", "delivered", "cancelled"} <= statuses
+    assert statuses == set(ORDER_STATUSES)
     assert runtime.store.db.counts() == {"users": 8, "orders": 20, "products": 40}
