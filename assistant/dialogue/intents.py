@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from assistant.dialogue.language import detect_language
 from assistant.sessions import DialogueState
 
 Encoder = Callable[[list[str]], np.ndarray]
@@ -335,8 +336,4 @@ def _looks_like_product_phrase(text: str) -> bool:
         return False
     if _QUESTION_WORDS.search(text):
         return False
-    return len(words) <= 8 or (len(text) <= 20 and detect_cjk(text))
-
-
-def detect_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+    return len(words) <= 8 or (len(text) <= 20 and detect_language(text) == "zh")
