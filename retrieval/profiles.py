@@ -13,6 +13,7 @@ milliseconds, far over the per-event budget).
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import math
@@ -280,6 +281,7 @@ class ProfileVectors:
             if self._thread is None and self._interval > 0:
                 self._thread = threading.Thread(target=self._run, name="profile-vectors", daemon=True)
                 self._thread.start()
+                atexit.register(self.close)  # a server stopping writes what it staged
 
     def flush(self) -> int:
         """Writes every staged vector now; returns how many."""
@@ -312,6 +314,7 @@ class ProfileVectors:
         return np.asarray(got["embeddings"][0], dtype=np.float32) if got["ids"] else None
 
     def close(self) -> None:
+        """Stops the background writer and writes what is staged (idempotent)."""
         self._stopped.set()
         self._wake.set()
         if self._thread is not None:
