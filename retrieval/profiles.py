@@ -76,7 +76,7 @@ def event_weight(event: StoredEvent) -> float:
 @dataclass(frozen=True)
 class ProfileConfig:
     interest_half_life_days: float = 14.0  # interest vector and recent engagement: taste drifts
-    history_half_life_days: float = 180.0  # purchase history and affinities: habits last (chosen on the eval)
+    history_half_life_days: float = 180.0  # purchase history and affinities: habits last (90–365 d score alike)
     max_items: int = 600
     recent_events: int = 50
     recent_queries: int = 10
