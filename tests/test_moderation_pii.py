@@ -57,3 +57,14 @@ def test_verdict_carries_redacted_text_and_pii_score(text_moderator: Moderator) 
     assert verdict.categories["pii"] == 1.0
     assert "pii" in verdict.flags
     assert verdict.decision == "allow"  # PII is masked, not refused
+
+
+def test_long_text_without_pii_is_masked_in_linear_time() -> None:
+    import time
+
+    text = "北京市朝阳区建国路" * 5000 + "1234 " * 20000
+    start = time.perf_counter()
+    masked, pii_map = mask_pii(text)
+    # A backtracking pattern takes minutes here; the bound is generous for a loaded machine.
+    assert time.perf_counter() - start < 10
+    assert masked == text and not pii_map
