@@ -79,6 +79,7 @@ def create_app(
     app.state.readiness = readiness
     app.state.key_limiter = RateLimiter(settings.rate_limit_per_key)
     app.state.ip_limiter = RateLimiter(settings.rate_limit_per_ip)
+    app.state.turn_limiter = anyio.CapacityLimiter(settings.max_concurrent_turns)
     app.state.work_limiter = anyio.CapacityLimiter(settings.max_concurrent_work)
     app.state.conversations = ConversationIndex()
 

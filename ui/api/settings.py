@@ -23,9 +23,11 @@ class ApiSettings(BaseSettings):
     max_body_bytes: int = Field(8 * 1024 * 1024, gt=0)
     max_image_bytes: int = Field(5 * 1024 * 1024, gt=0)
     max_message_chars: int = Field(4000, gt=0)
-    # Chat turns, searches, moderation and recommendations run in worker threads; this bounds how many run at
-    # once (the rest wait in FIFO order): the work is CPU-bound, and more of it at once than cores only adds
-    # switching and BLAS oversubscription.
+    # Chat turns, and separately the short calls (search, moderation, recommendations), run in worker threads;
+    # these bound how many of each run at once (the rest wait in FIFO order): the work is CPU-bound, and more of
+    # it at once than cores only adds switching and BLAS oversubscription. Two pools, so a search never waits
+    # behind a slow turn.
+    max_concurrent_turns: int = Field(4, gt=0)
     max_concurrent_work: int = Field(4, gt=0)
 
     @field_validator("cors_origins", mode="before")

@@ -41,7 +41,7 @@ async def chat(request: Request, body: ChatRequest, _: Annotated[Caller, Depends
     try:
         return await anyio.to_thread.run_sync(
             lambda: state.runtime.dialogue.chat(message, session_id=body.session_id, user_id=body.user_id, image=image),
-            limiter=state.work_limiter,
+            limiter=state.turn_limiter,
         )
     except ValueError as exc:
         raise _turn_error(exc) from exc
@@ -72,7 +72,7 @@ async def chat_stream(
                 lambda: state.runtime.dialogue.stream(
                     message, session_id=body.session_id, user_id=body.user_id, image=image
                 ),
-                state.work_limiter,
+                state.turn_limiter,
             )
             async for event in events:
                 if event.event == "token" and first_token:

@@ -156,7 +156,7 @@ async def chat_completions(
                 lambda: state.runtime.dialogue.chat(
                     turn.message, session_id=turn.session_id, user_id=turn.user, image=turn.image
                 ),
-                limiter=state.work_limiter,
+                limiter=state.turn_limiter,
             )
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
@@ -170,7 +170,7 @@ async def chat_completions(
         yield _chunk(turn, completion_id, created, {"role": "assistant", "content": ""})
         streamed: list[str] = []  # the client will send back what it received, not the final text
         try:
-            async for event in iterate_in_thread(run, state.work_limiter):
+            async for event in iterate_in_thread(run, state.turn_limiter):
                 if event.event == "token":
                     streamed.append(event.data["text"])
                     yield _chunk(turn, completion_id, created, {"content": event.data["text"]})
