@@ -291,8 +291,9 @@ class ProfileVectors:
             if not pending:
                 return 0
             keys = list(pending)
-            for start in range(0, len(keys), 2000):
-                chunk = keys[start : start + 2000]
+            # Small chunks: each Chroma call holds the interpreter, so a big one would stall live requests.
+            for start in range(0, len(keys), 200):
+                chunk = keys[start : start + 200]
                 self.collection.upsert(
                     ids=chunk,
                     embeddings=np.stack([pending[k][0] for k in chunk]),
