@@ -158,12 +158,15 @@ def test_small_bundled_model_joins_verifies_and_is_reused(tmp_path: Path) -> Non
     model = BUNDLED_MODELS[-1]
     if model.part_paths() is None:
         pytest.skip(f"{model.name} not installed")
-    path = join_parts(model, tmp_path)
+    path = join_parts(model, tmp_path / "models")
     assert path.stat().st_size == model.size and path.read_bytes()[:4] == b"GGUF"
     mtime = path.stat().st_mtime_ns
     started = time.monotonic()
-    assert join_parts(model, tmp_path) == path and path.stat().st_mtime_ns == mtime
+    assert join_parts(model, tmp_path / "models") == path and path.stat().st_mtime_ns == mtime
     assert time.monotonic() - started < 0.5  # reused, not rejoined or rehashed
+    # A data dir nested in this one (an evaluation's) links the verified file instead of writing another copy.
+    nested = join_parts(model, tmp_path / "eval-run" / "models")
+    assert nested != path and nested.stat().st_ino == path.stat().st_ino
 
 
 # --- transformers -------------------------------------------------------------------------------------------------

