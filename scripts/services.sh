@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts (or stops) the scale-out engines on loopback for the service-backed tests: PostgreSQL from Debian's
-# packages and a Chroma server. `start` prints the `export` lines the tests read; `stop` ends both.
+# packages and a Chroma server. `start` prints the `export` lines the tests read; `stop` ends both;
+# `restart-db` restarts PostgreSQL (a fault the tests inject).
 #   eval "$(bash scripts/services.sh start)"   ...   bash scripts/services.sh stop
 set -euo pipefail
 root=${SERVICES_DIR:-/tmp/commerce-services}
@@ -70,5 +71,7 @@ case "${1:-}" in
     echo "export COMMERCE_ASSISTANT_CHROMA_URL=http://127.0.0.1:$chroma_port"
     ;;
   stop) stop_all ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  # Fault injection for tests and the soak: the database restarts (clients see their connections drop).
+  restart-db) as_postgres "$pg_bin/pg_ctl" -D "$pgdata" -m fast -w restart >/dev/null ;;
+  *) echo "usage: $0 start|stop|restart-db" >&2; exit 2 ;;
 esac

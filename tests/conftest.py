@@ -35,17 +35,17 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture()
 def engines() -> Iterator[Engines]:
-    """The scale-out engines for one `services` test: a fresh PostgreSQL database and an emptied Chroma server,
-    from COMMERCE_ASSISTANT_DATABASE_URL / COMMERCE_ASSISTANT_CHROMA_URL (set by `.ci/run`; skipped when unset)."""
-    from service_engines import empty_chroma, fresh_database
+    """The scale-out engines for one `services` test: a fresh PostgreSQL database and a fresh Chroma database on
+    the servers of COMMERCE_ASSISTANT_DATABASE_URL / COMMERCE_ASSISTANT_CHROMA_URL (set by `.ci/run`; skipped when
+    unset)."""
+    from service_engines import fresh_chroma_database, fresh_database
 
     server_url = os.environ.get("COMMERCE_ASSISTANT_DATABASE_URL")
     chroma_url = os.environ.get("COMMERCE_ASSISTANT_CHROMA_URL")
     if not server_url or not chroma_url:
         pytest.skip("services not configured: set COMMERCE_ASSISTANT_DATABASE_URL and COMMERCE_ASSISTANT_CHROMA_URL")
-    empty_chroma(chroma_url)
-    with fresh_database(server_url) as url:
-        yield Engines(database_url=url, chroma_url=chroma_url)
+    with fresh_database(server_url) as url, fresh_chroma_database(chroma_url) as chroma:
+        yield Engines(database_url=url, chroma_url=chroma)
 
 
 @pytest.fixture(scope="session")

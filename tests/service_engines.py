@@ -1,12 +1,13 @@
 """Helpers for the tests that run on the scale-out engines (PostgreSQL and a Chroma server, started by
 `scripts/services.sh`) and for tests that run `serve` workers as separate processes.
 
-Every test gets a database of its own (created on the server and dropped after) and an emptied Chroma server, so
-service-backed tests never see each other's rows.
+Every test gets a PostgreSQL database and a Chroma database of its own (created on the servers and dropped after),
+so service-backed tests never see each other's rows, even when two test runs share the servers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -18,10 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +47,8 @@ def free_port() -> int:
 def fresh_database(server_url: str) -> Iterator[str]:
     """A new, empty database on the server of SERVER_URL, dropped (with its connections) afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    # No pool: a test may restart the server, and the teardown must not reuse a dead connection.
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
@@ -55,13 +59,27 @@ def fresh_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def empty_chroma(url: str) -> None:
-    """Deletes every collection on the Chroma server at URL."""
-    from retrieval.chroma import make_chroma_client
+@contextmanager
+def fresh_chroma_database(server_url: str) -> Iterator[str]:
+    """A URL naming a new database on the Chroma server (created on first use), deleted afterwards."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
 
-    client = make_chroma_client(Path("/nonexistent"), url)
-    for collection in client.list_collections():
-        client.delete_collection(collection.name)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"{server_url.rstrip('/')}/{name}"
+    finally:
+        parsed = urlparse(server_url)
+        admin = chromadb.AdminClient(
+            ChromaSettings(
+                chroma_api_impl="chromadb.api.fastapi.FastAPI",
+                chroma_server_host=parsed.hostname,
+                chroma_server_http_port=parsed.port,
+                anonymized_telemetry=False,
+            )
+        )
+        with contextlib.suppress(Exception):  # never created (the test failed first) or the server is gone
+            admin.delete_database(name)
 
 
 def cli(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
