@@ -179,13 +179,6 @@ class ReviewQueue:
         with self.engine.connect() as conn:
             return [_item_dict(r) for r in conn.execute(query)]
 
-    def count(self, status: Status | None = None) -> int:
-        query = select(func.count()).select_from(review_items)
-        if status is not None:
-            query = query.where(review_items.c.status == status)
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
-
     def decide(
         self,
         item_id: int,

@@ -23,7 +23,6 @@ EMBED_CHARS = 1000
 @dataclass(frozen=True)
 class TextScores:
     categories: dict[str, float]
-    injection_families: tuple[str, ...] = ()
 
 
 class TextClassifier:
@@ -65,4 +64,4 @@ class TextClassifier:
             combined = 1.0 - (1.0 - harm) * (1.0 - zh.evidence)
             target = "hate" if zh.targets_group else "harassment"
             categories[target] = max(categories[target], combined)
-        return TextScores({k: round(float(v), 4) for k, v in categories.items()}, injection.families)
+        return TextScores({k: round(float(v), 4) for k, v in categories.items()})

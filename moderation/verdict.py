@@ -19,8 +19,6 @@ TEXT_CATEGORIES: tuple[str, ...] = (
     "prompt_injection",
     "pii",
 )
-IMAGE_CATEGORIES: tuple[str, ...] = ("nsfw_image",)
-CATEGORIES: tuple[str, ...] = TEXT_CATEGORIES + IMAGE_CATEGORIES
 
 _SEVERITY = {"allow": 0, "review": 1, "block": 2}
 
@@ -34,10 +32,6 @@ class Verdict(BaseModel):
     flags: list[str] = Field(default_factory=list)
     redacted_text: str | None = None
     review_id: int | None = None
-
-    @property
-    def blocked(self) -> bool:
-        return self.decision == "block"
 
 
 def stricter(a: Decision, b: Decision) -> Decision:
