@@ -47,10 +47,14 @@ class SearchHit:
 class FusionWeights:
     """How lexical and dense evidence are combined (chosen on the dev judgements, see bench/search.py)."""
 
-    lexical: float = 0.8
-    dense: float = 0.2
-    dense_floor_rank: int = 1000
+    lexical: float = 0.6
+    dense: float = 0.4
+    dense_floor_rank: int = 3000
     """Dense scores are rescaled so the best product is 1 and the product at this rank is 0."""
+    feedback: float = 0.5
+    """Pseudo-relevance feedback: the query vector moves this far towards the mean vector of the best lexical
+    matches, so the dense side learns what the catalog calls the thing the shopper typed."""
+    feedback_docs: int = 5
     brand_boost: float = 0.3
     """Added when the product's brand is one named in the query (a soft preference, not a filter)."""
 
@@ -124,8 +128,7 @@ class ProductSearcher:
         groups = query_groups(parsed.text)
         tokens = [t for g in groups for t in g]
         lexical = catalog.lexical.scores(groups)
-        query_vector = self.store.embedder.encode_query([parsed.text])[0]
-        dense = catalog.vectors @ query_vector
+        dense = catalog.vectors @ self._query_vector(catalog, parsed.text, lexical, mask)
         score = self._fuse(lexical, dense, mask)
         boost_brand = explicit.brand is None and parsed.filters.brand
         if boost_brand:
@@ -218,6 +221,18 @@ class ProductSearcher:
         if missing:
             vectors[missing] = self.store.embedder.encode([embedding_text(products[i]) for i in missing])
         return vectors
+
+    def _query_vector(self, catalog: _Catalog, text: str, lexical: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        vector = self.store.embedder.encode_query([text])[0]
+        w = self.weights
+        if w.feedback <= 0:
+            return vector
+        matched = np.where(mask & (lexical > 0))[0]
+        if len(matched) == 0:
+            return vector
+        best = matched[_top_k(lexical[matched], w.feedback_docs)]
+        moved = vector + w.feedback * catalog.vectors[best].mean(axis=0)
+        return moved / max(float(np.linalg.norm(moved)), 1e-12)
 
     @staticmethod
     def _mask(catalog: _Catalog, filters: SearchFilters) -> np.ndarray:
