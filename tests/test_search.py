@@ -144,3 +144,37 @@ def test_icecat_subset_cross_lingual(shared_data: Path, tmp_path: Path) -> None:
     assert all(any(w in p.title.lower() for w in ("headphone", "headset", "earphone")) for p in top)
     assert sum(bluetooth_headphones(p) for p in top) >= 3
     assert all("mouse" in h.product.title.lower() for h in searcher.search("wireless mouse", k=5))
+
+
+def test_eval_search_cli_writes_report(data_dir: Path, tmp_path: Path) -> None:
+    catalog = tmp_path / "c.jsonl"
+    catalog.write_text("".join(json.dumps(p.model_dump()) + "\n" for p in CATALOG), encoding="utf-8")
+    judgements = tmp_path / "j.csv"
+    judgements.write_text("query,product_id,grade\nbluetooth headphones,h1,3\nbluetooth headphones,h2,3\n"
+                          "bluetooth headphones,h3,1\nwireless mouse,m1,3\nwireless mouse,k1,0\n", encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "eval", "search", "--judgements", str(judgements), "--catalog",
+         str(catalog), "--out", str(tmp_path / "report")], cwd=ROOT, env={**os.environ}, capture_output=True,
+        text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads(out.stdout)
+    assert metrics["queries_with_relevant"] == 2 and metrics["ndcg@10"] > 0.9
+    assert {"recall@10", "recall@50", "p@10", "latency_p50_ms"} <= set(metrics)
+    for name in ("report.html", "summary.json", "ndcg_per_query.png"):
+        assert (tmp_path / "report" / name).is_file()
+
+
+@pytest.mark.slow
+def test_full_icecat_meets_the_quality_target(shared_data: Path, tmp_path: Path) -> None:
+    from assistant.evals.search import evaluate, load_judgements, summarise
+
+    store = CatalogStore(make_chroma_client(tmp_path / "chroma"), get_embedder())
+    first = ingest(store, read_catalog(shared_data / "icecat"), progress=False)
+    assert first.ingested == 19406
+    again = ingest(store, read_catalog(shared_data / "icecat"), progress=False)
+    assert again.unchanged == 19406 and not again.changed
+    searcher = ProductSearcher(store, tmp_path / "search")
+    judged = load_judgements(shared_data / "icecat" / "search-judgements-dev.csv")
+    metrics = summarise(evaluate(lambda q: [h.product.id for h in searcher.search(q, k=50)], judged))
+    assert metrics["ndcg@10"] >= 0.78
