@@ -16,6 +16,7 @@ import typer
 
 from assistant.config import Settings
 from assistant.observability import configure_logging
+from retrieval.crypto import EncryptionKeyError
 
 app = typer.Typer(
     name="commerce-assistant",
@@ -67,7 +68,9 @@ def emit(obj: dict[str, Any]) -> None:
 
 
 # Each module in assistant/commands/ has `register(app, eval_app)`; the list is the whole command surface.
-COMMAND_MODULES: tuple[str, ...] = ("store", "catalog", "serve", "personalization", "chat", "moderation", "keys", "eval_all")
+COMMAND_MODULES: tuple[str, ...] = (
+    "store", "catalog", "serve", "personalization", "chat", "moderation", "keys", "eval_all",
+)
 
 
 def _register_commands() -> None:
@@ -84,7 +87,7 @@ def main() -> None:
     _register_commands()
     try:
         app(standalone_mode=False)
-    except UserError as exc:
+    except (UserError, EncryptionKeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
