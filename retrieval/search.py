@@ -22,9 +22,11 @@ import pickle
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from retrieval.catalog_store import CatalogStore, embedding_text
 from retrieval.lexical import LexicalIndex, query_groups
@@ -128,7 +130,8 @@ class ProductSearcher:
         groups = query_groups(parsed.text)
         tokens = [t for g in groups for t in g]
         lexical = catalog.lexical.scores(groups)
-        dense = catalog.vectors @ self._query_vector(catalog, parsed.text, lexical, mask)
+        with _one_blas_thread():
+            dense = catalog.vectors @ self._query_vector(catalog, parsed.text, lexical, mask)
         score = self._fuse(lexical, dense, mask)
         boost_brand = explicit.brand is None and parsed.filters.brand
         if boost_brand:
@@ -293,6 +296,16 @@ def _hard_filters(parsed: SearchFilters) -> SearchFilters:
     return SearchFilters(
         min_price=parsed.min_price, max_price=parsed.max_price, category=parsed.category, in_stock=parsed.in_stock
     )
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _one_blas_thread():  # type: ignore[no-untyped-def]
+    """A matrix-vector product is memory-bound: extra BLAS threads only contend with other work (2x slower)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _top_k(score: np.ndarray, k: int) -> np.ndarray:
