@@ -88,6 +88,10 @@ def test_gradio_chat_round_trip_with_product_card(base_url: str, browser: Browse
         # A card button sends an event, and the live profile shows it.
         page.locator(".card-cart").first.click()
         page.locator("#profile-panel").get_by_text("added to cart", exact=False).first.wait_for()
+        # Thumbs up on the reply is stored as a rating of its top product.
+        page.locator("#chatbot").get_by_role("button", name="Like", exact=True).first.click()
+        page.locator("#event-note").get_by_text("👍", exact=False).wait_for()
+        page.locator("#profile-panel").get_by_text("rated", exact=False).first.wait_for()
 
 
 def test_widget_on_demo_page_streams_and_keeps_the_conversation(base_url: str, browser: Browser) -> None:
