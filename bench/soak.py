@@ -18,6 +18,7 @@ soak.png (latency and RSS over time, fault windows shaded) to --out.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -38,7 +39,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from service_engines import Worker, base_env, cli, free_port  # noqa: E402  (the tests' helpers, reused)
+from service_engines import Worker, base_env, cli, free_port, fresh_database  # noqa: E402  (the tests' helpers, reused)
 
 REVIEWER = "soak-reviewer"
 QUERIES = ["wireless headphones under $150", "coffee maker", "running shoes", "laptop for travel", "有没有咖啡机"]
@@ -259,8 +260,11 @@ def main() -> int:
         COMMERCE_ASSISTANT_LLM_TIMEOUT_S="5",
         COMMERCE_ASSISTANT_REVIEWER_TOKENS=REVIEWER,
     )
-    if args.services:
-        env["COMMERCE_ASSISTANT_DATABASE_URL"] = os.environ["COMMERCE_ASSISTANT_DATABASE_URL"]
+    cleanup = contextlib.ExitStack()
+    if args.services:  # a database of its own on that server, dropped at the end
+        env["COMMERCE_ASSISTANT_DATABASE_URL"] = cleanup.enter_context(
+            fresh_database(os.environ["COMMERCE_ASSISTANT_DATABASE_URL"])
+        )
     loaded = cli("store", "import", str(ROOT / "assistant" / "sample_store"), env=env)
     if loaded.returncode != 0:
         sys.exit(f"soak: loading the sample store failed: {loaded.stderr[-500:]}")
@@ -293,6 +297,7 @@ def main() -> int:
     worker.kill()
     llm.stop()
     chroma.stop()
+    cleanup.close()
 
     bad = [s for s in books.samples if s.status == -1 or s.status >= 500]
     outside = [s for s in bad if not _in_window(s.t, books.windows)]
