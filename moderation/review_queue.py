@@ -151,6 +151,12 @@ class ReviewQueue:
             conn.execute(insert(review_audit).values(item_id=item_id, action="created", actor="system", at=now))
         return int(item_id)
 
+    def pending_count(self) -> int:
+        """Items waiting for a reviewer (the queue depth metric)."""
+        with self.engine.connect() as conn:
+            query = select(func.count()).select_from(review_items).where(review_items.c.status == "pending")
+            return int(conn.execute(query).scalar_one())
+
     def get_item(self, item_id: int) -> dict[str, Any]:
         with self.engine.connect() as conn:
             row = conn.execute(select(review_items).where(review_items.c.id == item_id)).first()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -32,3 +34,27 @@ class ApiMetrics:
             "commerce_http_rejected", "Requests refused at the front door", ["reason"], registry=self.registry
         )
         self.ready = Gauge("commerce_ready", "1 when every component is warm", registry=self.registry)
+        self.stage = Histogram(
+            "commerce_turn_stage_seconds",
+            "Time a chat turn spends per stage (moderation, routing, retrieval, tools, generation)",
+            ["stage"],
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.moderation_decisions = Counter(
+            "commerce_moderation_decisions",
+            "Moderation decisions on inputs by decision and where the input came from",
+            ["decision", "source"],
+            registry=self.registry,
+        )
+        self.review_pending = Gauge(
+            "commerce_review_queue_pending", "Items waiting for a reviewer", registry=self.registry
+        )
+
+    def observe_turn(self, timings_ms: dict[str, float], moderation: dict[str, Any] | None) -> None:
+        """A finished chat turn: its stage timings and the decision on its input."""
+        for stage, ms in timings_ms.items():
+            if stage != "first_token":  # a point in time, not a stage (it has its own histogram)
+                self.stage.labels(stage).observe(ms / 1000)
+        if moderation and moderation.get("decision"):
+            self.moderation_decisions.labels(moderation["decision"], "chat").inc()

@@ -39,10 +39,12 @@ async def chat(request: Request, body: ChatRequest, _: Annotated[Caller, Depends
     message = checked_message(body.message, state.settings, image=image)
     state.metrics.turns_in_flight.inc()
     try:
-        return await anyio.to_thread.run_sync(
+        response: ChatResponse = await anyio.to_thread.run_sync(
             lambda: state.runtime.dialogue.chat(message, session_id=body.session_id, user_id=body.user_id, image=image),
             limiter=state.turn_limiter,
         )
+        state.metrics.observe_turn(response.timings_ms, response.moderation)
+        return response
     except ValueError as exc:
         raise _turn_error(exc) from exc
     finally:
@@ -78,6 +80,8 @@ async def chat_stream(
                 if event.event == "token" and first_token:
                     state.metrics.first_token.observe(time.perf_counter() - began)
                     first_token = False
+                if event.event == "done":
+                    state.metrics.observe_turn(event.data.get("timings_ms", {}), event.data.get("moderation"))
                 yield {"event": event.event, "data": json.dumps(event.data, ensure_ascii=False)}
         except ValueError as exc:
             error = _turn_error(exc)

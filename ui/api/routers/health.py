@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 
 router = APIRouter(tags=["health"])
 
@@ -22,4 +25,9 @@ def healthz(request: Request) -> dict[str, object]:
     responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
 )
 def metrics(request: Request) -> Response:
+    queue = request.app.state.runtime.moderator.queue
+    if queue is not None:
+        # The metrics must still be served while the database is down: the gauge then keeps its last value.
+        with contextlib.suppress(SQLAlchemyError):
+            request.app.state.metrics.review_pending.set(queue.pending_count())
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

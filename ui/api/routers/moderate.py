@@ -50,6 +50,8 @@ async def moderate(request: Request, body: ModerateRequest, _: Annotated[Caller,
         return verdicts[0] if len(verdicts) == 1 else _merge(*verdicts)
 
     try:
-        return await anyio.to_thread.run_sync(check, limiter=state.work_limiter)
+        verdict = await anyio.to_thread.run_sync(check, limiter=state.work_limiter)
     except ImageRejected as exc:
         raise ApiError(422, "invalid_image", str(exc)) from exc
+    state.metrics.moderation_decisions.labels(verdict.decision, "api").inc()
+    return verdict
