@@ -81,7 +81,7 @@ def create_app(
     app.state.ip_limiter = RateLimiter(settings.rate_limit_per_ip)
     app.state.turn_limiter = anyio.CapacityLimiter(settings.max_concurrent_turns)
     app.state.work_limiter = anyio.CapacityLimiter(settings.max_concurrent_work)
-    app.state.conversations = ConversationIndex()
+    app.state.conversations = ConversationIndex(runtime.db)
 
     install_error_handlers(app)
     app.include_router(health.router)
