@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
 from assistant.dialogue.grounding import SentenceGuard  # noqa: E402
-from assistant.dialogue.handlers.shopping import grounded, product_lines  # noqa: E402
+from assistant.dialogue.handlers.shopping import PROMPT_PRODUCTS, grounded, product_lines  # noqa: E402
 from assistant.evals.dialogue import DEFAULT_STORE, fresh_runtime  # noqa: E402
 from prompts import load as load_prompt  # noqa: E402
 
@@ -103,7 +103,8 @@ def bench_overhead(runtime, max_tokens: int = 64) -> dict:
     rows = []
     for turn, query in enumerate(SHOPPING):
         products = [h.product for h in runtime.searcher.search(query, k=5)]
-        messages = prompt.messages(language="English", products=product_lines(products, "en"), question=query)
+        lines = product_lines(products[:PROMPT_PRODUCTS], "en")  # as the engine builds it
+        messages = prompt.messages(language="English", products=lines, question=query)
         rows.append(_pair(bare, ours, messages, max_tokens, grounded(products), bare_first=turn % 2 == 0))
     rows = rows[1:]  # the first pair only fills both caches with the prompt's shared system part
     first_ratio = statistics.median(r[2] / r[0] for r in rows)

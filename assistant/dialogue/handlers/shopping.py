@@ -24,6 +24,7 @@ PersonalSearch = Callable[[str, str, int], list[SearchHit]]
 # Recommendations for a user with no query ("something for me"): (user_id, k) -> hits with the reasons.
 Recommend = Callable[[str, int], list[SearchHit]]
 
+PROMPT_PRODUCTS = 3
 _WEIGHT = re.compile(r"\s*\(\+?[\d.]+%?\)")  # a signal's share, "(45%)": for the cards, not the sentence
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|budget)\b|便宜", re.I)
 _PRICIER = re.compile(r"\b(more expensive|pricier|higher[- ]end|premium|better)\b|贵一点|高端", re.I)
@@ -178,5 +179,10 @@ class ShoppingHandler:
             products=[card(h.product, h.why) for h in hits],
             facts=grounded(products),
             prompt="shopping_reply",
-            prompt_vars={"language": _language_name(lang), "products": lines, "question": turn.redacted},
+            # The model sees the top three only: a shorter prompt is a sooner first token; the cards show all.
+            prompt_vars={
+                "language": _language_name(lang),
+                "products": "\n".join(lines.split("\n")[:PROMPT_PRODUCTS]),
+                "question": turn.redacted,
+            },
         )
