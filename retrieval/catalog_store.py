@@ -137,13 +137,14 @@ class CatalogStore:
         self.collection.modify(metadata=meta)
 
 
-EMBED_DESCRIPTION_WORDS = 16
+EMBED_DESCRIPTION_WORDS = 8
 
 
 def embedding_text(product: Product) -> str:
     """The text a product's vector is computed from: title, brand, category and the first words of the
-    description. Measured on the Icecat judgements: as good as the whole description (NDCG@10 0.790 vs 0.788
-    fused) and encodes faster, since the encoder's cost grows with the text."""
+    description. Measured on the Icecat judgements (hybrid / dense alone, NDCG@10): whole description
+    0.788 / 0.625, 16 words 0.790 / 0.633, 8 words 0.790 / 0.646, none 0.792 / 0.586; the encoder's cost grows
+    with the text, so 8 words keep the semantic side strong at about half the encoding time of whole texts."""
     parts = [product.title]
     if product.brand and product.brand.lower() not in product.title.lower():
         parts.append(product.brand)
