@@ -82,6 +82,7 @@ def test_chinese_query_finds_english_products(searcher: ProductSearcher) -> None
     assert set(ids(searcher.search("蓝牙耳机", k=2))) == {"h1", "h2"}
     assert ids(searcher.search("无线鼠标", k=1)) == ["m1"]
     assert ids(searcher.search("笔记本电脑", k=1)) == ["l1"]
+    assert {h.product.brand for h in searcher.search("罗技鼠标", k=2)} == {"Logitech"}
 
 
 def test_sees_writes_from_another_process_and_persists_the_lexical_index(tmp_path: Path) -> None:
