@@ -20,13 +20,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     delete,
     func,
     insert,
     select,
     update,
 )
+
+from retrieval.crypto import EncryptedText
 
 metadata = MetaData()
 
@@ -35,7 +36,7 @@ sessions_table = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("user_id", String(128), index=True),
-    Column("state", Text, nullable=False),
+    Column("state", EncryptedText, nullable=False),  # encrypted at rest when a key is configured
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -46,7 +47,7 @@ messages_table = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("session_id", String(64), ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True, nullable=False),
     Column("role", String(16), nullable=False),
-    Column("content", Text, nullable=False),
+    Column("content", EncryptedText, nullable=False),
     Column("intent", String(32)),
     Column("prompt_version", String(64)),
     Column("model_id", String(128)),

@@ -28,13 +28,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     delete,
     func,
     insert,
     select,
 )
 
+from retrieval.crypto import EncryptedText
 from retrieval.privacy import Pseudonymizer
 from retrieval.product_lookup import ProductLookup
 
@@ -51,7 +51,7 @@ events_table = Table(
     Column("user_key", String(64), nullable=False),  # pseudonym, never the caller's user id
     Column("type", String(16), nullable=False),
     Column("product_id", String(128)),
-    Column("query", Text),
+    Column("query", EncryptedText),  # encrypted at rest when a key is configured
     Column("quantity", Integer, nullable=False),
     Column("value", Float),
     Column("ts", Float, nullable=False),  # epoch seconds: portable and cheap to compare

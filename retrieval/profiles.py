@@ -35,7 +35,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     bindparam,
     delete,
     insert,
@@ -43,6 +42,7 @@ from sqlalchemy import (
     update,
 )
 
+from retrieval.crypto import EncryptedText
 from retrieval.events import StoredEvent
 from retrieval.product_lookup import ProductLookup
 
@@ -61,7 +61,7 @@ profiles_table = Table(
     Column("user_key", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("updated_ts", Float, nullable=False),
-    Column("state", Text, nullable=False),
+    Column("state", EncryptedText, nullable=False),  # encrypted at rest when a key is configured
     Column("vector", LargeBinary),
 )
 

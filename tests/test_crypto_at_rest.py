@@ -1,0 +1,97 @@
+"""Encryption at rest: with a key configured, conversations, events and profiles are unreadable in the database
+file, read back normally, and `keys rotate` moves every row to a new key so the old one can be dropped."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from retrieval.crypto import PREFIX, Cipher, EncryptionKeyError, generate_key, load_keys
+
+SECRET_WORDS = "my parcel to 12 Harbor Street never arrived, order #S8963198"
+
+
+def cli(data_dir: Path, keys: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "COMMERCE_ASSISTANT_DATA_DIR": str(data_dir),
+        "COMMERCE_ASSISTANT_LLM": "none",
+        "COMMERCE_ASSISTANT_ENCRYPTION_KEYS": ",".join(keys),
+    }
+    return subprocess.run([sys.executable, "-m", "assistant", *args], env=env, capture_output=True, text=True)
+
+
+def raw_values(db: Path) -> dict[str, list[str]]:
+    with sqlite3.connect(db) as conn:
+        return {
+            "messages": [r[0] for r in conn.execute("SELECT content FROM chat_messages")],
+            "sessions": [r[0] for r in conn.execute("SELECT state FROM chat_sessions")],
+            "events": [r[0] for r in conn.execute("SELECT query FROM behaviour_events WHERE query IS NOT NULL")],
+            "profiles": [r[0] for r in conn.execute("SELECT state FROM user_profiles")],
+        }
+
+
+def test_cipher_round_trip_and_rotation() -> None:
+    old, new = generate_key(), generate_key()
+    token = Cipher([old]).encrypt("héllo 你好")
+    assert token.startswith(PREFIX) and "héllo" not in token
+    both = Cipher([new, old])
+    assert both.decrypt(token) == "héllo 你好"
+    rotated = both.reencrypt(token)
+    assert Cipher([new]).decrypt(rotated) == "héllo 你好"
+    with pytest.raises(EncryptionKeyError):
+        Cipher([generate_key()]).decrypt(token)
+    assert Cipher([new]).decrypt("written before encryption") == "written before encryption"
+    with pytest.raises(EncryptionKeyError):
+        Cipher(["not-a-key"])
+
+
+def test_keys_from_a_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys"
+    first, second = generate_key(), generate_key()
+    key_file.write_text(f"# newest first\n{first}\n\n{second}\n")
+    assert load_keys([], key_file) == [first, second]
+    with pytest.raises(EncryptionKeyError):
+        load_keys([], tmp_path / "missing")
+
+
+def test_personal_data_is_encrypted_at_rest_and_rotated(data_dir: Path, tmp_path: Path) -> None:
+    old = generate_key()
+    turn = cli(data_dir, [old], "chat", "--message", SECRET_WORDS, "--user", "mia", "--json")
+    assert turn.returncode == 0, turn.stderr
+    session = json.loads(turn.stdout)["session_id"]
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"user_id": "mia", "type": "search", "query": "harbor street umbrella"}) + "\n")
+    assert cli(data_dir, [old], "events", str(events)).returncode == 0
+
+    db = data_dir / "commerce.db"
+    stored = raw_values(db)
+    for table, values in stored.items():
+        assert values, f"nothing stored in {table}"
+        for value in values:
+            assert value.startswith(PREFIX), (table, value[:80])
+    assert "Harbor" not in db.read_bytes().decode("latin-1")
+
+    # Readable with the key: the conversation continues where it was.
+    again = cli(data_dir, [old], "chat", "--message", "thanks", "--session", session, "--json")
+    assert again.returncode == 0, again.stderr
+
+    new = generate_key()
+    rotated = cli(data_dir, [new, old], "keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert json.loads(rotated.stdout)["rows"] >= sum(len(v) for v in stored.values())
+    after = raw_values(db)
+    for values in after.values():
+        for value in values:
+            Cipher([new]).decrypt(value)  # every row now under the new key alone
+    assert cli(data_dir, [new], "chat", "--message", "hello again", "--session", session, "--json").returncode == 0
+
+    # Without the key that wrote them, reads fail with a clear message, not a traceback.
+    wrong = cli(data_dir, [generate_key()], "chat", "--message", "hi", "--session", session, "--json")
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr, wrong.stderr[-1000:]
