@@ -12,8 +12,9 @@ env -u COMMERCE_ASSISTANT_DATABASE_URL -u COMMERCE_ASSISTANT_CHROMA_URL python3 
 
 # 2. The scale-out engines.
 if [[ "${COMMERCE_SKIP_SERVICES:-0}" != 1 ]]; then
-  eval "$(bash scripts/services.sh start)"
   trap 'bash scripts/services.sh stop' EXIT
+  exports=$(bash scripts/services.sh start)  # a plain assignment, so a failed start fails the run
+  eval "$exports"
   status=0
   python3 -m pytest -m services "$@" || status=$?
   # 5: the caller's selection holds no service test, which is not a failure.
