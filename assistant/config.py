@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +21,14 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """Everything the program is configured by. Everything it writes lives under `data_dir`."""
 
-    model_config = SettingsConfigDict(env_prefix="COMMERCE_ASSISTANT_", env_file=".env", extra="ignore")
+    # Secrets may also come from files (Docker/Kubernetes secrets): a file per setting, named like its variable
+    # (`commerce_assistant_api_keys`), in the folder COMMERCE_ASSISTANT_SECRETS_DIR names.
+    model_config = SettingsConfigDict(
+        env_prefix="COMMERCE_ASSISTANT_",
+        env_file=".env",
+        extra="ignore",
+        secrets_dir=os.environ.get("COMMERCE_ASSISTANT_SECRETS_DIR") or None,
+    )
 
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("commerce-assistant")))
     llm: str = "auto"
