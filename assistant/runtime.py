@@ -15,6 +15,7 @@ from assistant.config import Settings
 from assistant.db import make_engine
 from assistant.dialogue.engine import DialogueEngine, GenerationSettings
 from assistant.llm import LLM, make_llm
+from assistant.llm.metered import MeteredLLM, TokenMeter
 from assistant.sessions import SessionStore
 from assistant.store import StoreDB, StoreTools
 from moderation.moderator import Moderator
@@ -73,8 +74,14 @@ class Runtime:
 
     @cached_property
     def llm(self) -> LLM | None:
-        """The configured LLM (`--llm`); None means replies from templates. Loaded on first use."""
-        return make_llm(self.settings.llm, self.settings)
+        """The configured LLM (`--llm`); None means replies from templates. Loaded on first use; counted by
+        `token_meter` (the web app exports the counts)."""
+        model = make_llm(self.settings.llm, self.settings)
+        return MeteredLLM(model, self.token_meter) if model is not None else None
+
+    @cached_property
+    def token_meter(self) -> TokenMeter:
+        return TokenMeter()
 
     @cached_property
     def personalization(self) -> Personalization:

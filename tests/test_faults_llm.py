@@ -12,6 +12,7 @@ from openai_standin import StandInServer
 
 from assistant.config import Settings
 from assistant.llm import make_llm
+from assistant.llm.metered import MeteredLLM
 from assistant.runtime import Runtime
 from assistant.store.loading import ensure_sample_store
 from ui.api import create_app
@@ -33,7 +34,8 @@ def app_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Test
 
 
 def use_llm(runtime: Runtime, base_url: str, model: str) -> None:
-    runtime.llm = make_llm(f"openai:{base_url}#{model}", runtime.settings)
+    """What `Runtime.llm` builds for `--llm openai:URL#MODEL`: the backend, counted by the runtime's meter."""
+    runtime.llm = MeteredLLM(make_llm(f"openai:{base_url}#{model}", runtime.settings), runtime.token_meter)
 
 
 def grounded(body: dict) -> None:
@@ -83,3 +85,28 @@ def test_server_down_then_back(app_runtime: tuple[TestClient, Runtime]) -> None:
         back = client.post("/v1/chat", json=ASK).json()
     grounded(back)
     assert back["model_id"] != "none", back
+
+
+def _metric(client: TestClient, line_start: str) -> float:
+    lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith(line_start + " ")]
+    assert lines, f"{line_start} not in /metrics"
+    return float(lines[0].split()[-1])
+
+
+def test_llm_requests_tokens_and_failures_are_counted(
+    app_runtime: tuple[TestClient, Runtime], standin: StandInServer
+) -> None:
+    client, runtime = app_runtime
+    names = (
+        "commerce_llm_requests_total",
+        "commerce_llm_tokens_total",
+        'commerce_llm_failures_total{kind="error"}',
+        'commerce_llm_failures_total{kind="timeout"}',
+    )
+    before = [_metric(client, n) for n in names]
+    for model in ("echo", "broken", "stall"):
+        use_llm(runtime, standin.base_url, model)
+        assert client.post("/v1/chat", json=ASK).status_code == 200
+    after = [_metric(client, n) for n in names]
+    requests, tokens, errors, timeouts = (a - b for a, b in zip(after, before, strict=True))
+    assert requests == 3 and tokens > 0 and errors >= 1 and timeouts == 1, (requests, tokens, errors, timeouts)

@@ -73,6 +73,7 @@ def create_app(
         redoc_url=None,
     )
     metrics = ApiMetrics()
+    metrics.watch_llm(runtime.token_meter)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.metrics = metrics

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from assistant.llm.metered import TokenMeter
 
 
 class ApiMetrics:
@@ -51,6 +56,10 @@ class ApiMetrics:
             "commerce_review_queue_pending", "Items waiting for a reviewer", registry=self.registry
         )
 
+    def watch_llm(self, meter: TokenMeter) -> None:
+        """Exports the LLM's running totals (read at each scrape)."""
+        self.registry.register(_LLMCollector(meter))
+
     def observe_turn(self, timings_ms: dict[str, float], moderation: dict[str, Any] | None) -> None:
         """A finished chat turn: its stage timings and the decision on its input."""
         for stage, ms in timings_ms.items():
@@ -58,3 +67,17 @@ class ApiMetrics:
                 self.stage.labels(stage).observe(ms / 1000)
         if moderation and moderation.get("decision"):
             self.moderation_decisions.labels(moderation["decision"], "chat").inc()
+
+
+class _LLMCollector(Collector):
+    def __init__(self, meter: TokenMeter) -> None:
+        self.meter = meter
+
+    def collect(self) -> Iterator[Metric]:
+        requests, tokens, failures = self.meter.snapshot()
+        yield CounterMetricFamily("commerce_llm_requests", "Requests sent to the LLM", value=requests)
+        yield CounterMetricFamily("commerce_llm_tokens", "Reply tokens streamed by the LLM", value=tokens)
+        failed = CounterMetricFamily("commerce_llm_failures", "LLM requests that failed, by kind", labels=["kind"])
+        for kind in ("timeout", "error"):
+            failed.add_metric([kind], failures.get(kind, 0))
+        yield failed
