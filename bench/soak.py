@@ -330,6 +330,7 @@ def main() -> int:
             "total": len(bad),
             "outside_fault_windows": len(outside),
             "inside_fault_windows": len(bad) - len(outside),
+            "outside_at": [{"at_s": round(s.t - t0, 1), "kind": s.kind, "status": s.status} for s in outside],
         },
         "status_counts": {
             str(k): sum(1 for s in books.samples if s.status == k) for k in sorted({s.status for s in books.samples})
@@ -348,6 +349,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     summary["plot"] = str(plot(books, t0, args.out))
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    shutil.copy2(work / "worker.log", args.out / "worker.log")  # the worker's own account of any error
     print(json.dumps(summary))
     shutil.rmtree(work, ignore_errors=True)
     ok = (
