@@ -95,6 +95,7 @@ class DialogueEngine:
         self._llm = llm
         self._classifier = EmbeddingIntentClassifier(encoder) if encoder is not None else None
         self.generation = generation or GenerationSettings()
+        self._recommend = recommend
         shopping = ShoppingHandler(searcher, personal_search=personal_search, recommend=recommend)
         service = ServiceHandler(store)
         self.handlers: dict[Intent, Handler] = {
@@ -110,6 +111,14 @@ class DialogueEngine:
             Intent.CONTINUE: service,
             **{intent: service for intent in SERVICE_INTENTS},
         }
+
+    def warm_up(self) -> None:
+        """Builds now what the first turns would otherwise build all at once: the intent examples' vectors and the
+        personalization caches (a recommendation for an unknown user reads them and writes nothing)."""
+        if self._classifier is not None:
+            self._classifier.warm_up()
+        if self._recommend is not None:
+            self._recommend("warm-up", 1)
 
     @property
     def llm(self) -> LLM | None:

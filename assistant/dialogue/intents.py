@@ -8,6 +8,7 @@ refinement, an e-mail address while an order request waits for identity continue
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -258,11 +259,18 @@ class EmbeddingIntentClassifier:
         self.labels = [intent for intent, texts in EXAMPLES.items() for _ in texts]
         self._texts = [text for texts in EXAMPLES.values() for text in texts]
         self._matrix: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> np.ndarray:
+        """The examples' vectors, encoded once: concurrent first turns wait for one encoding instead of each
+        encoding all examples (that cost about a second per turn under load)."""
+        with self._lock:
+            if self._matrix is None:
+                self._matrix = self.encode(self._texts)
+            return self._matrix
 
     def classify(self, text: str) -> tuple[Intent, float] | None:
-        if self._matrix is None:  # the encoder loads on the first message the rules leave open
-            self._matrix = self.encode(self._texts)
-        sims = self._matrix @ self.encode([text])[0]
+        sims = self.warm_up() @ self.encode([text])[0]
         best = int(np.argmax(sims))
         if float(sims[best]) < self.min_similarity:
             return None

@@ -25,9 +25,17 @@ def warmup_stages(runtime: Runtime) -> list[dict[str, Step]]:
     def moderation() -> None:
         runtime.moderator.warm_up()
 
+    def dialogue() -> None:
+        runtime.dialogue.warm_up()
+
     def llm() -> None:
         model = runtime.llm
         if model is not None:  # "none" answers from templates: nothing to load
             model.complete([{"role": "user", "content": "hi"}], max_tokens=1, timeout_s=runtime.settings.llm_timeout_s)
 
-    return [{"database": database}, {"catalog": catalog}, {"search": search, "moderation": moderation, "llm": llm}]
+    return [
+        {"database": database},
+        {"catalog": catalog},
+        {"search": search, "moderation": moderation, "llm": llm},
+        {"dialogue": dialogue},  # after search and moderation: it uses their models and caches
+    ]
