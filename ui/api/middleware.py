@@ -52,6 +52,11 @@ class RequestContextMiddleware:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
 
+    async def _reject_too_large(self, send: Send, request_id: str) -> None:
+        self.metrics.rejected.labels("body_too_large").inc()
+        message = f"request body over the limit of {self.max_body_bytes} bytes"
+        await _send_error(send, 413, "payload_too_large", message, request_id)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -66,14 +71,7 @@ class RequestContextMiddleware:
 
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            self.metrics.rejected.labels("body_too_large").inc()
-            await _send_error(
-                send,
-                413,
-                "payload_too_large",
-                f"request body over the limit of {self.max_body_bytes} bytes",
-                request_id,
-            )
+            await self._reject_too_large(send, request_id)
             return
 
         received = 0
@@ -98,16 +96,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
-            self.metrics.rejected.labels("body_too_large").inc()
-            if not status_holder["started"]:
+            if status_holder["started"]:
+                self.metrics.rejected.labels("body_too_large").inc()
+            else:
                 status_holder["status"] = 413
-                await _send_error(
-                    send,
-                    413,
-                    "payload_too_large",
-                    f"request body over the limit of {self.max_body_bytes} bytes",
-                    request_id,
-                )
+                await self._reject_too_large(send, request_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or ("unmatched" if status_holder["status"] == 404 else "other")
