@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Match
@@ -25,6 +24,7 @@ from ui.api.ratelimit import RateLimiter
 from ui.api.readiness import Readiness
 from ui.api.routers import chat, docs, events, health, moderate, openai_compat, pages, review, search, users
 from ui.api.settings import ApiSettings
+from ui.api.threads import WorkerPool
 from ui.api.warmup import warmup_stages
 
 
@@ -78,10 +78,11 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.readiness = readiness
-    app.state.key_limiter = RateLimiter(settings.rate_limit_per_key)
-    app.state.ip_limiter = RateLimiter(settings.rate_limit_per_ip)
-    app.state.turn_limiter = anyio.CapacityLimiter(settings.max_concurrent_turns)
-    app.state.work_limiter = anyio.CapacityLimiter(settings.max_concurrent_work)
+    # Shared by every worker on this database (ui/api/ratelimit.py says how exactly).
+    app.state.key_limiter = RateLimiter(settings.rate_limit_per_key, engine=runtime.db, scope="key")
+    app.state.ip_limiter = RateLimiter(settings.rate_limit_per_ip, engine=runtime.db, scope="ip")
+    app.state.turn_pool = WorkerPool(settings.max_concurrent_turns, metrics.slot_wait.labels("turn"))
+    app.state.work_pool = WorkerPool(settings.max_concurrent_work, metrics.slot_wait.labels("work"))
     app.state.conversations = ConversationIndex(runtime.db)
 
     install_error_handlers(app)
