@@ -4,12 +4,14 @@ stalls (the turn still answers) and a model that streams."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 
 from assistant.config import Settings
 from assistant.runtime import Runtime
+from assistant.store import PolicyError
 from tests.openai_standin import StandInServer
 
 
@@ -52,6 +54,48 @@ def test_policy_refusal_carries_the_reason(retail_data_dir: Path) -> None:
     assert runtime.store.db.order("#W2497857").status == "delivered"
 
 
+def test_chinese_refusals_give_the_policy_reason_in_chinese(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    chat = runtime.dialogue.chat
+    cancel = chat("取消订单 #W2497857，邮箱 yara.li6570@example.com，不需要了")
+    [refused] = cancel.actions
+    assert refused.status == "refused" and refused.result["code"] == "invalid_status"
+    assert "订单 #W2497857 的状态是已送达（delivered）；只有待处理（pending）的订单才能取消。" in cancel.reply
+    assert refused.result["reason"] in cancel.reply
+    assert "only pending" not in cancel.reply and "can be" not in cancel.reply
+    other = chat("查询订单 #W6310710 的状态", session_id=cancel.session_id)
+    assert [(a.name, a.status) for a in other.actions] == [("get_order_details", "refused")]
+    assert "您的账户下没有找到订单 #W6310710" in other.reply and "find" not in other.reply
+    # Every policy reason the store can give has its Chinese rendering.
+    ascii_only = re.compile(r"^[\x00-\x7f]*$")
+    for exc in _policy_errors(runtime):
+        assert exc.text("zh") == exc.message_zh and not ascii_only.match(exc.message_zh), exc.code
+        assert exc.text("en") == exc.message
+
+
+def _policy_errors(runtime: Runtime) -> list[PolicyError]:
+    """One refusal of each kind the tools raise, provoked through the tools themselves."""
+    tools, user = runtime.store, "yara_li_8961"
+    attempts = [
+        lambda: tools.get_order_details("#W2497857", acting_user=None),
+        lambda: tools.get_order_details("#W0000000", acting_user=user),
+        lambda: tools.get_order_details("#W6310710", acting_user=user),
+        lambda: tools.get_user_details("anya_garcia_3271", acting_user=user),
+        lambda: tools.find_user_id_by_email("nobody@example.com"),
+        lambda: tools.find_user_id_by_name_zip("No", "Body", "00000"),
+        lambda: tools.get_product_details("0"),
+        lambda: tools.propose("cancel_pending_order", {"order_id": "#W2497857", "reason": "x"}, user),
+        lambda: tools.propose("fly_to_the_moon", {}, user),
+        lambda: tools.propose("cancel_pending_order", {}, user),
+    ]
+    found: list[PolicyError] = []
+    for attempt in attempts:
+        with pytest.raises(PolicyError) as caught:
+            attempt()
+        found.append(caught.value)
+    return found
+
+
 def test_another_customers_order_stays_hidden(retail_data_dir: Path) -> None:
     runtime = _runtime(retail_data_dir)
     chat = runtime.dialogue.chat
@@ -69,14 +113,30 @@ def test_another_customers_order_stays_hidden(retail_data_dir: Path) -> None:
     assert runtime.store.db.order("#W2497857").model_dump() == before
 
 
-def test_caller_user_id_is_the_identity_but_only_for_own_orders(retail_data_dir: Path) -> None:
+def test_caller_user_id_still_needs_verification_once_and_binds_the_account(retail_data_dir: Path) -> None:
+    """The policy verifies by email or name + zip "even when the user already provides the user id"."""
     runtime = _runtime(retail_data_dir)
-    own = runtime.dialogue.chat("what's the status of order #W4689314?", user_id="sofia_li_9219")
+    chat = runtime.dialogue.chat
+    ask = chat("what's the status of order #W4689314?", user_id="sofia_li_9219")
+    assert ask.actions == [] and "verify your identity" in ask.reply and "delivered" not in ask.reply
+    own = chat("sofia.li7352@example.com", session_id=ask.session_id, user_id="sofia_li_9219")
     assert [(a.name, a.status) for a in own.actions] == [("get_order_details", "done")]
     assert "delivered" in own.reply
-    other = runtime.dialogue.chat("status of order #W6310710 please", user_id="sofia_li_9219")
+    # Once per session: the next request is served without asking again.
+    again = chat("what is the status of order #W8855135?", session_id=ask.session_id, user_id="sofia_li_9219")
+    assert [(a.name, a.status) for a in again.actions] == [("get_order_details", "done")]
+    other = chat("status of order #W6310710 please", session_id=ask.session_id, user_id="sofia_li_9219")
     assert [(a.name, a.status) for a in other.actions] == [("get_order_details", "refused")]
     assert "processed" not in other.reply
+
+    # Signed in as Daiki, verifying with Anya's email: refused exactly like unknown details.
+    signed_in = "daiki_moore_8567"
+    first = chat("cancel order #W6310710, I no longer need it", user_id=signed_in)
+    claim = chat("anya.garcia2061@example.com", session_id=first.session_id, user_id=signed_in)
+    unknown = chat("nobody.at.all@example.com", session_id=first.session_id, user_id=signed_in)
+    assert claim.actions == [] and claim.reply == unknown.reply and "Anya" not in claim.reply
+    assert chat("yes", session_id=first.session_id, user_id=signed_in).actions == []
+    assert runtime.store.db.order("#W6310710").status == "processed"
 
 
 def test_conversation_resumes_after_a_restart(retail_data_dir: Path) -> None:

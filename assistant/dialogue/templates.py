@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.store.models import STATUS_ZH
+
 _T: dict[str, dict[str, str]] = {
     "ask_identity": {
         "en": "Before I can look at any order I need to verify your identity: please give me the email on your "
@@ -15,6 +17,11 @@ _T: dict[str, dict[str, str]] = {
         "en": "I couldn't find an account with those details. Please check the email, or give your first and last "
         "name and zip code.",
         "zh": "没有找到与这些信息匹配的账户。请核对邮箱，或提供您的姓名和邮编。",
+    },
+    "identity_not_caller": {
+        "en": "Those details don't match the account you're signed in with. Please give the email on your account, "
+        "or your first and last name and zip code.",
+        "zh": "这些信息与您当前登录的账户不符。请提供您账户的邮箱，或您的姓名和邮编。",
     },
     "identity_ok": {"en": "Thanks, {name}, you're verified.", "zh": "谢谢，{name}，身份已核实。"},
     "one_user_only": {
@@ -156,17 +163,6 @@ def money(value: float | None, currency: str = "USD", language: str = "en") -> s
 
 def stock(in_stock: bool, language: str) -> str:
     return render("in_stock" if in_stock else "out_of_stock", language)
-
-
-STATUS_ZH = {
-    "pending": "待处理（pending）",
-    "processed": "已处理（processed）",
-    "delivered": "已送达（delivered）",
-    "cancelled": "已取消（cancelled）",
-    "pending (item modified)": "待处理，商品已修改（pending (item modified)）",
-    "return requested": "已申请退货（return requested）",
-    "exchange requested": "已申请换货（exchange requested）",
-}
 
 
 def status_text(status: str, language: str) -> str:

@@ -26,8 +26,20 @@ ORDER_STATUSES = (
     EXCHANGE_REQUESTED,
 )
 
+# How a status reads in Chinese replies; the store's own word stays in brackets, so the fact is unmistakable.
+STATUS_ZH = {
+    PENDING: "待处理（pending）",
+    PROCESSED: "已处理（processed）",
+    DELIVERED: "已送达（delivered）",
+    CANCELLED: "已取消（cancelled）",
+    PENDING_ITEM_MODIFIED: "待处理，商品已修改（pending (item modified)）",
+    RETURN_REQUESTED: "已申请退货（return requested）",
+    EXCHANGE_REQUESTED: "已申请换货（exchange requested）",
+}
+
 CancelReason = Literal["no longer needed", "ordered by mistake"]
 CANCEL_REASONS: tuple[str, ...] = ("no longer needed", "ordered by mistake")
+CANCEL_REASONS_ZH = {"no longer needed": "不再需要", "ordered by mistake": "下错单"}
 
 
 class Name(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from assistant.store.db import StoreDB
 from assistant.store.models import (
+    CANCEL_REASONS_ZH,
     CANCELLED,
     DELIVERED,
     EXCHANGE_REQUESTED,
@@ -177,14 +178,20 @@ class StoreTools:
         """The user id registered with `email` (case-insensitive). Finding it is how a customer is verified."""
         user_id = self.db.user_id_by_email(email)
         if user_id is None:
-            raise PolicyError("user_not_found", "I couldn't find an account with that email.")
+            raise PolicyError(
+                "user_not_found", "I couldn't find an account with that email.", "没有找到使用该邮箱的账户。"
+            )
         return user_id
 
     def find_user_id_by_name_zip(self, first_name: str, last_name: str, zip: str) -> str:
         """The user id of the customer with this first name, last name and default-address zip code."""
         user_id = self.db.user_id_by_name_zip(first_name, last_name, zip)
         if user_id is None:
-            raise PolicyError("user_not_found", "I couldn't find an account with that name and zip code.")
+            raise PolicyError(
+                "user_not_found",
+                "I couldn't find an account with that name and zip code.",
+                "没有找到与该姓名和邮编匹配的账户。",
+            )
         return user_id
 
     # --- reads ---------------------------------------------------------------------------------------------------
@@ -193,7 +200,7 @@ class StoreTools:
         require_own_account(user_id, acting_user)
         user = self.db.user(user_id)
         if user is None:
-            raise PolicyError("user_not_found", "I couldn't find your account.")
+            raise PolicyError("user_not_found", "I couldn't find your account.", "没有找到您的账户。")
         return user
 
     def get_order_details(self, order_id: str, *, acting_user: str | None) -> Order:
@@ -204,7 +211,9 @@ class StoreTools:
         """A product type with all its variant items (options, price, availability). Public catalog data."""
         product = self.db.product(product_id)
         if product is None:
-            raise PolicyError("product_not_found", f"I can't find product {product_id}.")
+            raise PolicyError(
+                "product_not_found", f"I can't find product {product_id}.", f"没有找到商品 {product_id}。"
+            )
         return product
 
     def list_all_product_types(self) -> dict[str, str]:
@@ -349,19 +358,23 @@ class StoreTools:
 
     def _parse(self, action_name: str, args: dict[str, Any]) -> BaseModel:
         if action_name not in self._planners:
-            raise PolicyError("unknown_action", f"{action_name} is not something I can do.")
+            raise PolicyError(
+                "unknown_action", f"{action_name} is not something I can do.", f"我无法执行 {action_name}。"
+            )
         try:
             return self._planners[action_name][0].model_validate(args)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise PolicyError("invalid_arguments", f"Missing or invalid details: {problems}") from exc
+            raise PolicyError(
+                "invalid_arguments", f"Missing or invalid details: {problems}", f"信息缺失或无效：{problems}"
+            ) from exc
 
     def _own_order(self, order_id: str, acting_user: str, conn: Connection) -> tuple[Order, User]:
         # Order first, then its user: every action locks in this order, so concurrent ones cannot deadlock.
         order = require_own_order(self.db.order(order_id, conn, for_update=True), order_id, acting_user)
         user = self.db.user(order.user_id, conn, for_update=True)
         if user is None:
-            raise PolicyError("user_not_found", "I couldn't find your account.")
+            raise PolicyError("user_not_found", "I couldn't find your account.", "没有找到您的账户。")
         return order, user
 
     def _products_of(self, order: Order, conn: Connection) -> dict[str, StoreProduct]:
@@ -402,7 +415,10 @@ class StoreTools:
                 f"cancel order {order.order_id} ({_items_text(order, [i.item_id for i in order.items])}) "
                 f"because it is '{reason}'; {_money(total)} is refunded {timing}"
             ),
-            summary_zh=f"取消订单 {order.order_id}，原因：{reason}；{_money(total)} 将{timing_zh}",
+            summary_zh=(
+                f"取消订单 {order.order_id}，原因：{CANCEL_REASONS_ZH[reason]}（{reason}）；"
+                f"{_money(total)} 将{timing_zh}"
+            ),
             details={"refund": total, "status_after": CANCELLED},
             order=after,
             user=user if gift_card_refunded else None,
@@ -518,11 +534,17 @@ class StoreTools:
         history = order.payment_history
         if len(history) != 1 or history[0].transaction_type != "payment":
             raise PolicyError(
-                "payment_method_not_allowed", "This order's payment has already changed and cannot change again."
+                "payment_method_not_allowed",
+                "This order's payment has already changed and cannot change again.",
+                "该订单的支付方式已经更改过，不能再次更改。",
             )
         old_id, amount = history[0].payment_method_id, history[0].amount
         if args.payment_method_id == old_id:
-            raise PolicyError("payment_method_not_allowed", "The new payment method must differ from the current one.")
+            raise PolicyError(
+                "payment_method_not_allowed",
+                "The new payment method must differ from the current one.",
+                "新的支付方式必须与当前的不同。",
+            )
         new_method = require_payment_method(user, args.payment_method_id)
         require_gift_card_balance(new_method, amount)
         before = {
@@ -561,7 +583,7 @@ class StoreTools:
         require_own_account(args.user_id, acting_user)
         user = self.db.user(args.user_id, conn, for_update=True)
         if user is None:
-            raise PolicyError("user_not_found", "I couldn't find your account.")
+            raise PolicyError("user_not_found", "I couldn't find your account.", "没有找到您的账户。")
         address = _address(args.model_dump(exclude={"user_id"}))
         return _Plan(
             target=user.user_id,
@@ -576,7 +598,7 @@ class StoreTools:
         order, user = self._own_order(args.order_id, acting_user, conn)
         require_status(order, DELIVERED, "returned")
         if not args.item_ids:
-            raise PolicyError("invalid_arguments", "Tell me which items to return.")
+            raise PolicyError("invalid_arguments", "Tell me which items to return.", "请告诉我要退回哪些商品。")
         require_items_in_order(order, args.item_ids)
         method = require_payment_method(user, args.payment_method_id)
         require_refund_target(order, method)
@@ -610,4 +632,6 @@ def _address(fields: dict[str, Any]) -> Address:
         return Address.model_validate(fields)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise PolicyError("invalid_arguments", f"The address is incomplete: {problems}") from exc
+        raise PolicyError(
+            "invalid_arguments", f"The address is incomplete: {problems}", f"地址不完整：{problems}"
+        ) from exc

@@ -1,9 +1,11 @@
 """Customer service: identity check → order → proposal with its details → explicit yes → execute.
 
 Decisions live here and in the store's policy code, never in the model: the reply is built from the store's own
-proposal summaries and records. The caller's `user_id` (a logged-in shopper of the web UI or widget) counts as the
-verified identity when it is a store customer; a customer who names another account's email, name or order is
-refused without learning whether it exists.
+proposal summaries and records. The store policy asks for the email, or the name and zip code, at the start of every
+conversation "even when the user already provides the user id": so the caller's `user_id` (a logged-in shopper of
+the web UI or widget) is never enough on its own. It binds the conversation instead: the details given must locate
+that same customer. Verification happens once per session; a customer who names another account's email, name or
+order is refused without learning whether it exists.
 """
 
 from __future__ import annotations
@@ -85,20 +87,24 @@ class ServiceHandler:
         if state.verified_user_id:
             user = self.store.get_user_details(state.verified_user_id, acting_user=state.verified_user_id)
             if _claims_other(said, user):
-                return _refusal(
-                    "verify_identity",
-                    {},
-                    "not_your_account",
-                    render("one_user_only", lang, name=user.name.full),
-                    lang,
-                    raw=True,
+                message = render("one_user_only", lang, name=user.name.full)
+                draft = Draft(message)
+                draft.actions.append(
+                    Action(
+                        name="verify_identity",
+                        arguments={},
+                        status="refused",
+                        result={"code": "not_your_account", "reason": message},
+                    )
                 )
+                return draft
             return user, ""
+        caller = self._caller(turn)
         tried = False
-        for finder in (self._by_caller, self._by_email, self._by_name_zip):
+        for finder in (self._by_email, self._by_name_zip):
             user_id, attempted = finder(turn)
             tried = tried or attempted
-            if user_id:
+            if user_id and caller in (None, user_id):
                 state.verified_user_id = user_id
                 state.failed_identity = 0
                 user = self.store.get_user_details(user_id, acting_user=user_id)
@@ -107,14 +113,14 @@ class ServiceHandler:
             state.failed_identity += 1
             for slot in ("email", "first_name", "last_name", "zip"):
                 state.slots.pop(slot, None)
-            return Draft(render("identity_not_found", lang))
+            # Signed in: details of another account and unknown details get the same answer, so neither is revealed.
+            return Draft(render("identity_not_caller" if caller else "identity_not_found", lang))
         return Draft(render("ask_identity", lang))
 
-    def _by_caller(self, turn: Turn) -> tuple[str | None, bool]:
+    def _caller(self, turn: Turn) -> str | None:
+        """The signed-in caller's user id when it is one of the store's customers (the account to be verified)."""
         caller = turn.caller_user_id
-        if caller and self.store.db.user(caller) is not None:
-            return caller, False
-        return None, False
+        return caller if caller and self.store.db.user(caller) is not None else None
 
     def _by_email(self, turn: Turn) -> tuple[str | None, bool]:
         email = turn.state.slots.get("email")
@@ -152,7 +158,7 @@ class ServiceHandler:
         except PolicyError as exc:
             turn.state.slots.pop("order_id", None)
             turn.state.pending_intent = None
-            return _refusal("get_order_details", {"order_id": order_id}, exc.code, exc.message, lang)
+            return _refusal("get_order_details", {"order_id": order_id}, exc, lang)
         facts = Facts(orders={order.order_id: order.status}, amounts={i.price for i in order.items} | {order.total})
         if intent is Intent.ORDER_STATUS:
             turn.state.pending_intent = None
@@ -263,7 +269,7 @@ class ServiceHandler:
         except PolicyError as exc:
             if exc.code == "invalid_status":
                 turn.state.pending_intent = None
-                return _refusal(action, base, exc.code, exc.message, turn.language)
+                return _refusal(action, base, exc, turn.language)
         return None
 
     def _change_order_address(self, turn: Turn, order: Order) -> Draft:
@@ -312,7 +318,7 @@ class ServiceHandler:
             if ask_on and exc.code == ask_on[0]:
                 return Draft(ask_on[1])
             turn.state.pending_intent = None
-            return _refusal(action, args, exc.code, exc.message, lang)
+            return _refusal(action, args, exc, lang)
         summary = proposal.summary_zh if lang == "zh" else proposal.summary
         turn.state.pending_action = PendingAction(
             name=action, arguments=proposal.arguments, summary=summary, intent=intent.value
@@ -348,7 +354,7 @@ class ServiceHandler:
             proposal = self.store.propose(pending.name, pending.arguments, state.verified_user_id)
             result = self.store.execute(proposal)
         except PolicyError as exc:
-            return _refusal(pending.name, pending.arguments, exc.code, exc.message, lang)
+            return _refusal(pending.name, pending.arguments, exc, lang)
         after = ""
         facts = Facts()
         if result.order is not None:
@@ -413,10 +419,11 @@ def _status_text(order: Order, lang: str) -> str:
     )
 
 
-def _refusal(action: str, args: dict[str, Any], code: str, message: str, lang: str, raw: bool = False) -> Draft:
-    text = message if raw else render("refused", lang, reason=message)
-    draft = Draft(text)
+def _refusal(action: str, args: dict[str, Any], exc: PolicyError, lang: str) -> Draft:
+    """The policy's reason, in the customer's language, in the reply and in the refused action's result."""
+    reason = exc.text(lang)
+    draft = Draft(render("refused", lang, reason=reason))
     draft.actions.append(
-        Action(name=action, arguments=args, status="refused", result={"code": code, "reason": message})
+        Action(name=action, arguments=args, status="refused", result={"code": exc.code, "reason": reason})
     )
     return draft
