@@ -34,6 +34,13 @@ class ApiMetrics:
             registry=self.registry,
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30),
         )
+        self.slot_wait = Histogram(
+            "commerce_worker_slot_wait_seconds",
+            "Time a request waits for a worker thread, by pool (turn: chat turns; work: search and other short calls)",
+            ["pool"],
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
         self.turns_in_flight = Gauge("commerce_chat_turns_in_flight", "Chat turns running now", registry=self.registry)
         self.rejected = Counter(
             "commerce_http_rejected", "Requests refused at the front door", ["reason"], registry=self.registry

@@ -13,7 +13,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
@@ -21,7 +20,6 @@ from assistant.dialogue.response import ChatResponse
 from ui.api.chat_request import ChatRequest, checked_message, decode_image
 from ui.api.errors import ERROR_RESPONSES, ApiError, error_body
 from ui.api.security import Caller, require_api_key
-from ui.api.threads import iterate_in_thread
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["chat"], responses=ERROR_RESPONSES)
@@ -39,9 +37,8 @@ async def chat(request: Request, body: ChatRequest, _: Annotated[Caller, Depends
     message = checked_message(body.message, state.settings, image=image)
     state.metrics.turns_in_flight.inc()
     try:
-        response: ChatResponse = await anyio.to_thread.run_sync(
-            lambda: state.runtime.dialogue.chat(message, session_id=body.session_id, user_id=body.user_id, image=image),
-            limiter=state.turn_limiter,
+        response: ChatResponse = await state.turn_pool.run(
+            lambda: state.runtime.dialogue.chat(message, session_id=body.session_id, user_id=body.user_id, image=image)
         )
         state.metrics.observe_turn(response.timings_ms, response.moderation)
         return response
@@ -70,11 +67,10 @@ async def chat_stream(
         first_token = True
         state.metrics.turns_in_flight.inc()
         try:
-            events = iterate_in_thread(
+            events = state.turn_pool.iterate(
                 lambda: state.runtime.dialogue.stream(
                     message, session_id=body.session_id, user_id=body.user_id, image=image
-                ),
-                state.turn_limiter,
+                )
             )
             async for event in events:
                 if event.event == "token" and first_token:

@@ -12,7 +12,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness and readiness: `status` is `ok` once every model is warm")
-def healthz(request: Request) -> dict[str, object]:
+async def healthz(request: Request) -> dict[str, object]:
+    # Async: reading the readiness flags never blocks, and a worker-thread hop would make the liveness probe (and
+    # the load bench's baseline) wait behind the CPU-bound turns for the GIL.
     report = request.app.state.readiness.report()
     request.app.state.metrics.ready.set(1 if report["ready"] else 0)
     return report

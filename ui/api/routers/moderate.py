@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
@@ -50,7 +49,7 @@ async def moderate(request: Request, body: ModerateRequest, _: Annotated[Caller,
         return verdicts[0] if len(verdicts) == 1 else _merge(*verdicts)
 
     try:
-        verdict = await anyio.to_thread.run_sync(check, limiter=state.work_limiter)
+        verdict = await state.work_pool.run(check)
     except ImageRejected as exc:
         raise ApiError(422, "invalid_image", str(exc)) from exc
     state.metrics.moderation_decisions.labels(verdict.decision, "api").inc()

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +24,6 @@ from ui.api.chat_request import checked_message, decode_image
 from ui.api.conversations import history_digest
 from ui.api.errors import ERROR_RESPONSES, ApiError, error_body
 from ui.api.security import Caller, require_api_key
-from ui.api.threads import iterate_in_thread
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERROR_RESPONSES)
@@ -152,11 +150,10 @@ async def chat_completions(
 
     if not body.stream:
         try:
-            result = await anyio.to_thread.run_sync(
+            result = await state.turn_pool.run(
                 lambda: state.runtime.dialogue.chat(
                     turn.message, session_id=turn.session_id, user_id=turn.user, image=turn.image
-                ),
-                limiter=state.turn_limiter,
+                )
             )
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
@@ -170,7 +167,7 @@ async def chat_completions(
         yield _chunk(turn, completion_id, created, {"role": "assistant", "content": ""})
         streamed: list[str] = []  # the client will send back what it received, not the final text
         try:
-            async for event in iterate_in_thread(run, state.turn_limiter):
+            async for event in state.turn_pool.iterate(run):
                 if event.event == "token":
                     streamed.append(event.data["text"])
                     yield _chunk(turn, completion_id, created, {"content": event.data["text"]})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
@@ -65,8 +64,7 @@ async def search(
         raise ApiError(422, "invalid_request", "min_price is above max_price")
     filters = SearchFilters(min_price=min_price, max_price=max_price, brand=brand, category=category, in_stock=in_stock)
     runtime = request.app.state.runtime
-    hits = await anyio.to_thread.run_sync(
-        lambda: runtime.personalized_searcher.search(q, k, filters, user_id=user_id),
-        limiter=request.app.state.work_limiter,
+    hits = await request.app.state.work_pool.run(
+        lambda: runtime.personalized_searcher.search(q, k, filters, user_id=user_id)
     )
     return SearchResponse(query=q, results=[result_of(h) for h in hits])

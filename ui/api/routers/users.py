@@ -44,9 +44,7 @@ async def recommendations(
     k: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Recommendations:
     runtime = request.app.state.runtime
-    recs = await anyio.to_thread.run_sync(
-        lambda: runtime.recommender.recommend(user_id, k), limiter=request.app.state.work_limiter
-    )
+    recs = await request.app.state.work_pool.run(lambda: runtime.recommender.recommend(user_id, k))
     return Recommendations(
         user_id=user_id,
         results=[
