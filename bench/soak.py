@@ -1,13 +1,16 @@
 """Soak test: mixed traffic (chat, search, events, moderation) at a steady rate against a `serve` worker on
 loopback for a set time, with a fault injected every few minutes, then the books are checked.
 
-Faults, in turn: the Chroma server stopped, the LLM server (the OpenAI-compatible stand-in of tests/) stopped, and
-with --services the PostgreSQL server restarted. Each is held for --fault-seconds; its window runs from injection
-to --grace seconds after the service is back.
+Faults, in turn (--faults picks some): the Chroma server stopped, the LLM server (the OpenAI-compatible stand-in of
+tests/) stopped, and with --services the PostgreSQL server restarted. Each is held for --fault-seconds; its window
+runs from just before injection to --grace seconds after the service is back (answering again). An error counts
+inside a window when its request was in flight at any moment of it (sent before the window closed, answered after
+it opened).
 
 Reported: events acknowledged vs stored (lost / doubled), review decisions acknowledged vs found, 5xx and
-connection errors inside and outside fault windows, the worker's memory (RSS) after warm-up vs at the end, and
-latency per kind. The baseline in the same run is `/healthz` under the same load. Writes summary.json and
+connection errors inside and outside fault windows (those outside listed with their times and request ids, to
+find in the worker's log, which is kept), the worker's memory (RSS) after warm-up vs at the end, and latency per
+kind. The baseline in the same run is `/healthz` under the same load. Writes summary.json and
 soak.png (latency and RSS over time, fault windows shaded) to --out.
 
     python bench/soak.py --minutes 30                        # the target run
@@ -50,10 +53,11 @@ MIX = (("search", 0.35), ("event", 0.35), ("chat", 0.15), ("moderate", 0.1), ("h
 
 @dataclass
 class Sample:
-    t: float
+    t: float  # when the answer came (monotonic); t - seconds is when the request was sent
     kind: str
     status: int  # -1: no response (connection refused, reset, timeout)
     seconds: float
+    request_id: str | None = None  # the worker's X-Request-ID, to find the error in its log
 
 
 @dataclass
@@ -111,11 +115,11 @@ def request(client: httpx.Client, kind: str, i: int, books: Books) -> None:
                     books.reviews_acked.append(r.json()["review_id"])
         else:
             r = client.get("/healthz")
-        status = r.status_code
+        status, request_id = r.status_code, r.headers.get("x-request-id")
     except httpx.HTTPError:
-        status = -1
+        status, request_id = -1, None
     with books.lock:
-        books.samples.append(Sample(time.monotonic(), kind, status, time.perf_counter() - began))
+        books.samples.append(Sample(time.monotonic(), kind, status, time.perf_counter() - began, request_id))
 
 
 def traffic(url: str, rate: float, until: float, books: Books) -> None:
@@ -159,8 +163,11 @@ def memory(pid: int, until: float, books: Books) -> None:
         time.sleep(5)
 
 
-def _in_window(t: float, windows: list[tuple[str, float, float]]) -> bool:
-    return any(start <= t <= end for _, start, end in windows)
+def _in_window(sample: Sample, windows: list[tuple[str, float, float]]) -> bool:
+    """Whether the request was in flight at any moment of a fault window: one sent during the fault fails
+    because of it even when its error arrives after the window closed (a connect or pool timeout)."""
+    sent = sample.t - sample.seconds
+    return any(sent <= end and sample.t >= start for _, start, end in windows)
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -219,9 +226,21 @@ def main() -> int:
     parser.add_argument("--grace", type=float, default=10, help="seconds after a restore still in the window")
     parser.add_argument("--warmup", type=float, default=60, help="seconds of traffic before memory is baselined")
     parser.add_argument("--services", action="store_true", help="PostgreSQL from COMMERCE_ASSISTANT_DATABASE_URL")
+    parser.add_argument(
+        "--faults",
+        default="chroma,llm,database",
+        help="comma-separated faults to inject in turn (chroma, llm, database; database needs --services)",
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/soak"))
     args = parser.parse_args()
     random.seed(7)
+    chosen = [name.strip() for name in args.faults.split(",") if name.strip()]
+    if unknown := set(chosen) - {"chroma", "llm", "database"}:
+        sys.exit(f"soak: unknown faults {sorted(unknown)} (choose from chroma, llm, database)")
+    if not args.services:
+        chosen = [name for name in chosen if name != "database"]  # the embedded SQLite cannot be restarted
+    if not chosen:
+        sys.exit("soak: no fault to inject")
     chroma_bin = shutil.which("chroma")
     if chroma_bin is None:
         sys.exit("soak: the `chroma` command is not installed")
@@ -271,10 +290,13 @@ def main() -> int:
     worker = Worker(env, log_path=work / "worker.log").start()
     worker.wait_ready()
     assert worker.process is not None
-    plan = [("chroma down", chroma.stop, chroma.start), ("llm down", llm.stop, llm.start)]
-    if args.services:
-        restart = ["bash", str(ROOT / "scripts" / "services.sh"), "restart-db"]
-        plan.append(("database restart", lambda: subprocess.run(restart, check=True), lambda: None))
+    restart = ["bash", str(ROOT / "scripts" / "services.sh"), "restart-db"]
+    faults_by_name = {
+        "chroma": ("chroma down", chroma.stop, chroma.start),
+        "llm": ("llm down", llm.stop, llm.start),
+        "database": ("database restart", lambda: subprocess.run(restart, check=True), lambda: None),
+    }
+    plan = [faults_by_name[name] for name in chosen]
 
     books = Books()
     t0 = time.monotonic()
@@ -300,7 +322,7 @@ def main() -> int:
     cleanup.close()
 
     bad = [s for s in books.samples if s.status == -1 or s.status >= 500]
-    outside = [s for s in bad if not _in_window(s.t, books.windows)]
+    outside = [s for s in bad if not _in_window(s, books.windows)]
     after_warmup = [r for t, r in books.rss if t - t0 >= args.warmup]
     rss_base = after_warmup[0] if after_warmup else None
     rss_end = statistics.median(r for _, r in books.rss[-6:]) if books.rss else None
@@ -330,7 +352,16 @@ def main() -> int:
             "total": len(bad),
             "outside_fault_windows": len(outside),
             "inside_fault_windows": len(bad) - len(outside),
-            "outside_at": [{"at_s": round(s.t - t0, 1), "kind": s.kind, "status": s.status} for s in outside],
+            "outside_at": [
+                {
+                    "at_s": round(s.t - t0, 2),
+                    "sent_at_s": round(s.t - s.seconds - t0, 2),
+                    "kind": s.kind,
+                    "status": s.status,
+                    "request_id": s.request_id,
+                }
+                for s in outside
+            ],
         },
         "status_counts": {
             str(k): sum(1 for s in books.samples if s.status == k) for k in sorted({s.status for s in books.samples})
