@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 from sqlalchemy import Engine, create_engine
 
@@ -33,6 +34,16 @@ def test_two_workers_admit_together_what_one_bucket_allows(tmp_path: Path) -> No
     # Another key and the other scope have buckets of their own.
     assert _admitted(workers, 10, T + 10, key="other") == 10
     assert RateLimiter(30, engine=engine, scope="ip").acquire("k", now=T + 10) == 0
+
+
+def test_the_event_loop_path_shares_the_same_bucket(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    workers = [RateLimiter(30, engine=engine, scope="key") for _ in range(2)]
+
+    async def send(attempts: int) -> int:
+        return sum([await workers[i % 2].acquire_async("k", now=T) == 0 for i in range(attempts)])
+
+    assert anyio.run(send, 100) == 30
 
 
 def test_a_refused_caller_is_told_when_to_retry(tmp_path: Path) -> None:

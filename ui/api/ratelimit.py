@@ -11,8 +11,9 @@ The bound, for W workers sharing a bucket of C tokens a minute:
 - never more admitted, all workers together, than one process alone would admit (C at once, then C/60 a second):
   a token is spent only after a worker's claim took it out of the shared row;
 - a caller may be refused early while other workers hold unspent claimed tokens: at most
-  W × min(max_batch, C/10) of them, each returned within `hold_s` of that worker's next request for the key;
+  W × min(max_batch, C/10) of them, returned with that worker's first claim for the key after `hold_s`;
 - the refill uses the workers' wall clocks: a clock δ seconds ahead of the others adds at most δ·C/60 tokens.
+The event loop never waits on the database: a claim runs in a worker thread (`acquire_async`).
 A refused caller is refused locally until its next token is due, so a flood costs the database at most one
 claim per token due.
 While the database cannot be reached the limits fall back to buckets in this process (per worker), and the
@@ -29,6 +30,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import anyio.to_thread
 from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -176,20 +178,40 @@ class RateLimiter:
 
     def acquire(self, key: str, now: float | None = None) -> float:
         """Takes one token for `key`; returns 0 when allowed, else the seconds until a token is available.
-        `now` is wall-clock seconds (the workers' common clock)."""
-        if self.per_minute <= 0:
-            return 0.0
+        `now` is wall-clock seconds (the workers' common clock). May wait on the database: from async code, use
+        `acquire_async`."""
         now = time.time() if now is None else now
+        decided, give_back = self._decide_here(key, now)
+        return decided if decided is not None else self._claim(key, give_back, now)
+
+    async def acquire_async(self, key: str, now: float | None = None) -> float:
+        """`acquire` for the event loop: decided in place when this process can (most requests); the claim from
+        the shared bucket, a database round trip, runs in a worker thread."""
+        now = time.time() if now is None else now
+        decided, give_back = self._decide_here(key, now)
+        if decided is not None:
+            return decided
+        return await anyio.to_thread.run_sync(self._claim, key, give_back, now)
+
+    def _decide_here(self, key: str, now: float) -> tuple[float | None, int]:
+        """(the answer, when this process can give it without the database; else None and the unspent tokens of
+        an old batch, to return with the claim)."""
+        if self.per_minute <= 0:
+            return 0.0, 0
         with self._lock:
             if self._shared is None or now < self._shared_down_until:
-                return self._local.acquire(key, now)
+                return self._local.acquire(key, now), 0
             claimed = self._claimed_for(key)
             if now < claimed.refused_until:
-                return claimed.refused_until - now
+                return claimed.refused_until - now, 0
             if claimed.tokens and now - claimed.claimed_at <= self.hold_s:
                 claimed.tokens -= 1
-                return 0.0
+                return 0.0, 0
             give_back, claimed.tokens = claimed.tokens, 0
+            return None, give_back
+
+    def _claim(self, key: str, give_back: int, now: float) -> float:
+        assert self._shared is not None
         try:
             taken, wait = self._shared.claim(key, give_back, now)
         except (SQLAlchemyError, _Contended) as exc:

@@ -99,11 +99,11 @@ async def require_api_key(
         )
     ip_limiter: RateLimiter = state.ip_limiter
     key_limiter: RateLimiter = state.key_limiter
-    wait = ip_limiter.acquire(ip)
+    wait = await ip_limiter.acquire_async(ip)
     if wait:
         raise _too_many(wait, "client address")
     if caller.key_id:
-        wait = key_limiter.acquire(caller.key_id)
+        wait = await key_limiter.acquire_async(caller.key_id)
         if wait:
             raise _too_many(wait, "API key")
     return caller
@@ -123,7 +123,7 @@ async def require_reviewer(request: Request, bearer: HTTPAuthorizationCredential
         raise ApiError(
             401, "invalid_reviewer_token", "a valid reviewer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
-    wait = request.app.state.ip_limiter.acquire(_client_ip(request))
+    wait = await request.app.state.ip_limiter.acquire_async(_client_ip(request))
     if wait:
         raise _too_many(wait, "client address")
     return f"reviewer-{credential_id(bearer.credentials)}"
