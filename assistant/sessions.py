@@ -87,6 +87,9 @@ class DialogueState(BaseModel):
     last_query: str | None = None
     last_filters: dict[str, Any] = Field(default_factory=dict)
     failed_identity: int = 0
+    # The conversation's PII placeholders ("[EMAIL_1]" -> the value), kept so each value keeps its placeholder from
+    # turn to turn; part of the state, so encrypted at rest with it, and never logged.
+    pii: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
 class Message(BaseModel):

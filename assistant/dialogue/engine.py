@@ -22,11 +22,12 @@ from assistant.dialogue.handlers.shopping import PersonalSearch, Recommend, Shop
 from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed, route
 from assistant.dialogue.language import detect_language
 from assistant.dialogue.response import ChatResponse
-from assistant.dialogue.slots import extract
+from assistant.dialogue.slots import earlier_email, extract
 from assistant.dialogue.templates import render
 from assistant.llm.base import LLM
 from assistant.sessions import SessionStore
 from assistant.store import StoreTools
+from moderation.pii import PiiMap
 from moderation.verdict import Verdict, stricter
 from prompts import load as load_prompt
 from retrieval.catalog_store import CatalogStore
@@ -55,7 +56,7 @@ class TextModerator(Protocol):
 
     def check_image(self, data: bytes, *, user_id: str | None = None, source: str = "chat") -> Verdict: ...
 
-    def mask_pii(self, text: str) -> tuple[str, Any]: ...
+    def mask_pii(self, text: str, pii_map: Any = None) -> tuple[str, Any]: ...
 
 
 @dataclass
@@ -145,11 +146,17 @@ class DialogueEngine:
         if user_id and not session.user_id:
             session.user_id = user_id
         state = session.state
+        # One PII map per conversation: a value keeps its placeholder from turn to turn, and a placeholder the
+        # customer sends back ("[EMAIL_1]") stands for their own value again.
+        pii_map = PiiMap(values=dict(state.pii)) if self.moderator is not None else None
+        if pii_map:
+            message = pii_map.restore(message)
         language = detect_language(message, default=state.language)
         state.language = language
 
         mark = time.perf_counter()
-        verdict, redacted, image_note, restore = self._moderate(message, user_id, session.id, image, language)
+        verdict, redacted, image_note = self._moderate(message, user_id, session.id, image, language, pii_map)
+        restore = pii_map.restore if pii_map is not None else _same
         timings["moderation"] = _ms(mark)
 
         if verdict is not None and verdict.decision == "block":
@@ -165,12 +172,14 @@ class DialogueEngine:
                 latency_ms=_ms(started),
                 timings_ms=timings,
             )
-            self._save(session, redacted, response)
+            self._save(session, redacted, response, pii_map=pii_map)
             yield ChatEvent("done", response.model_dump(mode="json"))
             return
 
         mark = time.perf_counter()
         slots = extract(message)
+        if slots.email is None:
+            slots.email = earlier_email(message, state.pii)
         updates = slots.as_updates()
         routed = route(message, state, self._classifier, fills_slot=bool(updates) or slots.confirmation is not None)
         if (slots.email or (slots.first_name and slots.zip)) and routed.intent in _PASSING:
@@ -234,27 +243,32 @@ class DialogueEngine:
             latency_ms=_ms(started),
             timings_ms=timings,
         )
-        self._save(session, redacted, response, routed)
+        self._save(session, redacted, response, routed, pii_map)
         yield ChatEvent("done", response.model_dump(mode="json"))
 
     # --- steps ---------------------------------------------------------------------------------------------------
     def _moderate(
-        self, message: str, user_id: str | None, session_id: str, image: bytes | None, language: str
-    ) -> tuple[Verdict | None, str, str, Callable[[str], str]]:
-        """The verdict, the masked text, a note about the image, and how to restore the masked values."""
+        self,
+        message: str,
+        user_id: str | None,
+        session_id: str,
+        image: bytes | None,
+        language: str,
+        pii_map: PiiMap | None,
+    ) -> tuple[Verdict | None, str, str]:
+        """The verdict, the masked text (placeholders from the conversation's `pii_map`, which it extends) and a
+        note about the image."""
         if self.moderator is None:
-            return None, message, "", _same
+            return None, message, ""
         context = [m.content for m in self.sessions.history(session_id, budget_chars=600, max_messages=4)]
-        _, pii_map = self.moderator.mask_pii(message)
         verdict = self.moderator.check_text(message, user_id=user_id, source="chat", context=context, pii_map=pii_map)
         redacted = verdict.redacted_text if verdict.redacted_text is not None else message
-        restore = pii_map.restore if pii_map else _same
         note = ""
         if image is not None:
             try:
                 image_verdict = self.moderator.check_image(image, user_id=user_id, source="chat")
             except ValueError as exc:
-                return verdict, redacted, render("image_blocked", language, reason=str(exc)), restore
+                return verdict, redacted, render("image_blocked", language, reason=str(exc))
             merged = verdict.model_copy(
                 update={
                     "decision": stricter(verdict.decision, image_verdict.decision),
@@ -265,7 +279,7 @@ class DialogueEngine:
             )
             verdict = merged
             note = render("image_received", language)
-        return verdict, redacted, note, restore
+        return verdict, redacted, note
 
     def _generate(self, draft: Draft) -> Iterator[tuple[str, str | None]]:
         """The reply's pieces: the model's guarded sentences, or the template when there is no usable model."""
@@ -315,7 +329,20 @@ class DialogueEngine:
         llm = self.llm
         return llm.model_id if llm is not None else "none"
 
-    def _save(self, session: Any, redacted: str, response: ChatResponse, routed: Routed | None = None) -> None:
+    def _save(
+        self,
+        session: Any,
+        redacted: str,
+        response: ChatResponse,
+        routed: Routed | None = None,
+        pii_map: PiiMap | None = None,
+    ) -> None:
+        """Stores the turn as the model and the logs may see it: the reply (which carries the customer's own values
+        back) is masked again with the conversation's map, and the map is kept with the state."""
+        reply = response.reply
+        if pii_map is not None and self.moderator is not None:
+            reply, _ = self.moderator.mask_pii(reply, pii_map)
+            session.state.pii = dict(pii_map.values)
         self.sessions.save_turn(
             session,
             [
@@ -328,7 +355,7 @@ class DialogueEngine:
                 },
                 {
                     "role": "assistant",
-                    "content": response.reply,
+                    "content": reply,
                     "intent": response.intent,
                     "prompt_version": response.prompt_version,
                     "model_id": response.model_id,

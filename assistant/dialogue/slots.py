@@ -128,6 +128,23 @@ def extract(text: str) -> SlotValues:
     return values
 
 
+# "that email", "the email I gave you", "同一个邮箱": the customer points back at an email said earlier.
+_EARLIER_EMAIL = re.compile(
+    r"\b(that|the same|same|my (old|previous|earlier)|the (previous|earlier|first|one))\s+e-?mail\b|"
+    r"\be-?mail (address )?i (gave|sent|mentioned|used|wrote|typed|said)|"
+    r"(那个|刚才的?|之前的?|上面的?|前面的?|同一个|同样的)(邮箱|电子邮件|邮件地址)",
+    re.IGNORECASE,
+)
+
+
+def earlier_email(text: str, known: dict[str, str]) -> str | None:
+    """The email the customer refers back to ("use that email"): the latest one in the conversation's PII map."""
+    if not _EARLIER_EMAIL.search(text):
+        return None
+    emails = [value for placeholder, value in known.items() if placeholder.startswith("[EMAIL_")]
+    return emails[-1].lower() if emails else None
+
+
 # Capitalised words that start sentences and are not names ("I am Looking for...").
 _NOT_NAMES = {"looking", "trying", "going", "not", "here", "sorry", "just", "the", "a", "an", "very", "so", "fine"}
 
