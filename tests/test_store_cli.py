@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,50 @@ def test_unknown_order_and_bad_folder_are_clean_errors(data_dir: Path, tmp_path:
     bad = cli("store", "import", str(tmp_path))
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "orders.json" in bad.stderr and "products.json" in bad.stderr
+
+
+def test_import_a_zipped_store(data_dir: Path, tmp_path: Path) -> None:
+    """A zip of the folder (files at the top, or inside one folder) imports like the folder and leaves no scratch."""
+    nested = tmp_path / "nested.zip"
+    with zipfile.ZipFile(nested, "w") as archive:
+        for file in SAMPLE_STORE_DIR.iterdir():
+            if file.suffix in (".json", ".md"):
+                archive.write(file, f"my-store/{file.name}")
+    done = cli("store", "import", str(nested))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["users"], result["orders"], result["products"], result["policy"]) == (8, 20, 40, True)
+    assert result["catalog"]["ingested"] == 40
+    assert not list(data_dir.glob("store-import-*"))
+
+    flat = tmp_path / "flat.zip"
+    with zipfile.ZipFile(flat, "w") as archive:
+        for name in ("users.json", "orders.json", "products.json"):
+            archive.write(SAMPLE_STORE_DIR / name, name)
+    again = json.loads(cli("store", "import", str(flat)).stdout)
+    assert again["policy"] is False and again["catalog"]["unchanged"] == 40
+
+
+def test_bad_store_archives_are_clean_errors(data_dir: Path, tmp_path: Path) -> None:
+    partial = tmp_path / "partial.zip"
+    with zipfile.ZipFile(partial, "w") as archive:
+        archive.write(SAMPLE_STORE_DIR / "users.json", "users.json")
+    not_zip = tmp_path / "store.zip"
+    not_zip.write_text("not an archive")
+    unsafe = tmp_path / "unsafe.zip"
+    with zipfile.ZipFile(unsafe, "w") as archive:
+        archive.writestr("../users.json", "{}")
+    for path, says in (
+        (partial, "lacks"),
+        (not_zip, "neither a folder nor a zip"),
+        (SAMPLE_STORE_DIR / "users.json", "neither a folder nor a zip"),
+        (tmp_path / "missing", "does not exist"),
+        (unsafe, "unsafe path"),
+    ):
+        bad = cli("store", "import", str(path))
+        assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr
+        assert bad.stderr.startswith("error: ") and says in bad.stderr, bad.stderr
+    assert not (tmp_path.parent / "users.json").exists()
 
 
 def test_changes_show_in_order_and_audit(data_dir: Path) -> None:

@@ -15,9 +15,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
     @store_app.command("import")
     def import_command(
-        path: Path = typer.Argument(..., help="A retail-store folder: users, orders, products JSON and policy.md."),
+        path: Path = typer.Argument(
+            ..., help="A retail-store folder (users, orders, products JSON and policy.md), or a zip of one."
+        ),
     ) -> None:
-        """Load a store's users, orders and policy, and ingest its products into the catalog."""
+        """Load a store's users, orders and policy (a folder or a zip of one); ingest its products."""
         from assistant.runtime import Runtime
         from assistant.store import StoreFormatError
         from assistant.store.loading import import_store_with_catalog

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.store.archive import store_folder
 from assistant.store.importer import import_store
 from retrieval.models import Product, RejectedRow
 
@@ -16,15 +17,17 @@ if TYPE_CHECKING:
 SAMPLE_STORE_DIR = Path(__file__).resolve().parent.parent / "sample_store"
 
 
-def import_store_with_catalog(runtime: Runtime, folder: Path, *, progress: bool = True) -> dict[str, Any]:
+def import_store_with_catalog(runtime: Runtime, path: Path, *, progress: bool = True) -> dict[str, Any]:
     """`store import`: users, orders, product types and policy into the store DB, products into the catalog.
 
-    Returns the store counts, the rejected records and, under `catalog`, the ingest result.
+    `path` is a retail-store folder or a zip of one. Returns the store counts, the rejected records and, under
+    `catalog`, the ingest result.
     """
     from retrieval.ingest import ingest
 
-    result = import_store(runtime.store.db, folder)
-    catalog = ingest(runtime.catalog, catalog_rows(folder), progress=progress)
+    with store_folder(path, runtime.settings.data_dir) as folder:
+        result = import_store(runtime.store.db, folder)
+        catalog = ingest(runtime.catalog, catalog_rows(folder), progress=progress)
     return {**result.model_dump(), "catalog": catalog.as_dict()}
 
 
