@@ -1,16 +1,19 @@
-"""Speed of the bundled local models through our llama.cpp backend, against bare llama-cpp-python on the same
-model object, prompts and settings: first-token latency, decode tokens/s and our overhead as a ratio.
+"""Several chat sessions on one local model: our continuous-batching llama.cpp backend against the serial backend
+it replaced (llama-cpp-python's `Llama` with a 1 GiB RAM prompt cache, one whole reply at a time behind a lock),
+same model file, threads, prompts and greedy decoding, in one run.
 
-    python bench/llm_speed.py                       # every installed bundled model, 6 turns each
-    python bench/llm_speed.py --turns 10 --max-tokens 96 --out bench-out/llm
+    python bench/llm_speed.py                                  # 1.5B (the default model), 4 streams, 3 rounds
+    python bench/llm_speed.py --models 1.5b 0.5b --streams 4 --rounds 3 --max-tokens 64 --out bench-out/llm_speed
 
-Each turn asks both paths the same question, in alternating order so that load from other processes hits both
-alike; the model's KV cache is cleared before every call, so neither path reuses the other's prompt and both do
-identical work (greedy decoding: identical replies).
+`burst`: each round starts `--streams` replies at the same moment (the web app's worst case: sessions arriving
+together), each with its own shopping or policy prompt as the dialogue engine builds them; per stream the time to
+its first text piece, per round the wall time and the pieces (about one per token) per second over all streams.
+Rounds alternate which backend goes first, so load from other processes hits both alike.
+`single`: one reply at a time (a lone session): first piece and decode pieces/s, our overhead when nothing is
+shared. Both backends start warm (one reply each), so the system prompt is cached on both sides.
 
-A second part measures what the backend's RAM cache of prompt states buys in a conversation: turns alternate
-between two templates (shopping reply, policy answer) with a new question each, on one model with the cache and
-one without; first-token p50 of each and their ratio. Writes summary.json and llm_speed.png to --out.
+Prints one JSON line per model with the ratios batched/serial and the load average; writes summary.json and
+llm_speed.png to --out.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -36,138 +40,190 @@ from assistant.llm.bundled_model import BUNDLED_MODELS, join_parts
 from assistant.llm.llamacpp import LlamaCppLLM
 from prompts import load
 
-PRODUCTS = (
-    "1. Auralis Q7 Wireless Noise-Cancelling Headphones, $248.99, in stock\n"
-    "2. Auralis Buds Mini True Wireless Earbuds, $78.99, in stock\n"
-    "3. Kestrel Studio Wired Headphones, $128.99, in stock"
-)
-QUESTIONS = [
-    "Which of these are wireless?",
-    "I want something cheap for the gym.",
-    "Which one is best for long flights?",
-    "Do any of them work with a cable?",
-    "What should I buy for my daughter?",
-    "I need headphones for the office.",
-    "Which one has noise cancelling?",
-    "Are there any earbuds?",
-    "Something for recording music?",
-    "Which one is the most expensive?",
-    "What would you pick for running?",
-    "Is there a pair under $100?",
+Messages = list[dict[str, str]]
+
+CATALOG = {
+    "headphones": (
+        "1. Auralis Buds Mini True Wireless Earbuds — $78.99, in stock, Auralis, bluetooth: 5.2, wireless: yes\n"
+        "2. Kestrel Studio Wired Headphones — $128.99, in stock, Kestrel, bluetooth: no, wireless: no\n"
+        "3. Kestrel SportFit Wireless Earbuds — $58.99, in stock"
+    ),
+    "laptops": (
+        "1. Nimbus Air 13 Laptop — $998.99, in stock\n2. Nimbus Pro 16 Laptop — $1,798.99, in stock\n"
+        "3. Vanta G15 Gaming Laptop — $1,398.99, out of stock"
+    ),
+    "coffee": (
+        "1. Brewmaster Espresso Pro Machine — $348.99, in stock\n"
+        "2. Brewmaster 12-Cup Drip Coffee Maker — $68.99, in stock\n3. Kaffa Pour-Over Kettle Set — $44.99, in stock"
+    ),
+    "shoes": (
+        "1. Stride Runner 3 Running Shoes — $118.99, in stock\n2. Stride Trail GTX Trail Shoes — $148.99, in stock\n"
+        "3. Fleetfoot Everyday Sneakers — $58.99, in stock"
+    ),
+}
+SHOPPING = [
+    ("headphones", "I need wireless headphones under $150"),
+    ("laptops", "show me laptops for travel"),
+    ("coffee", "which coffee maker is the cheapest?"),
+    ("shoes", "running shoes in size 42"),
+    ("headphones", "which one is best for the gym?"),
+    ("laptops", "is there a laptop for gaming?"),
+    ("coffee", "I want espresso at home"),
 ]
+POLICY = (
+    "Pending orders can be cancelled or changed before they ship. Delivered orders can be returned or exchanged "
+    "within 30 days; refunds go to the original payment method."
+)
 
 
-def messages(question: str) -> list[dict[str, str]]:
-    return load("shopping_reply").messages(language="English", products=PRODUCTS, question=question)
+def prompt_messages(n: int) -> Messages:
+    """The n-th prompt of the mix: seven shopping replies, then a policy answer. Each question carries its number,
+    so no prompt repeats whole (different sessions ask different things)."""
+    if n % 8 == 7:
+        question = f"what is your return policy? (customer {n})"
+        return load("policy_answer").messages(language="English", policy=POLICY, question=question)
+    kind, question = SHOPPING[n % len(SHOPPING)]
+    return load("shopping_reply").messages(language="English", products=CATALOG[kind], question=f"{question} ({n})")
 
 
-def timed(stream: Iterator[str]) -> tuple[float, float, str]:
-    """(seconds to first piece, total seconds, text) of one streamed reply."""
-    started = time.perf_counter()
-    first = None
-    text = ""
-    for piece in stream:
-        if first is None:
-            first = time.perf_counter() - started
-        text += piece
-    return first or 0.0, time.perf_counter() - started, text
+class SerialLlamaCpp:
+    """The backend before batching, as it was: one `Llama`, a RAM cache of prompt states, a lock per reply."""
 
+    def __init__(self, path: Path) -> None:
+        from llama_cpp import Llama, LlamaRAMCache
 
-def bench_model(path: Path, turns: int, max_tokens: int) -> dict[str, object]:
-    # The same weights and threads, and no prompt-state cache: the comparison isolates our layer.
-    ours = LlamaCppLLM(path, cache_bytes=0)
-    llama = ours._llama
+        self.llama = Llama(model_path=str(path), n_ctx=4096, n_threads=os.cpu_count() or 2, verbose=False)
+        self.llama.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
+        self.lock = threading.Lock()
 
-    def bare(question: str) -> Iterator[str]:
-        chunks = llama.create_chat_completion(
-            messages=messages(question),
-            max_tokens=max_tokens,
-            temperature=0.0,
-            stream=True,  # type: ignore[arg-type]
-        )
-        for chunk in chunks:
-            text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
-            if text:
-                yield text
-
-    def wrapped(question: str) -> Iterator[str]:
-        return ours.stream(messages(question), max_tokens=max_tokens, temperature=0.0, timeout_s=300)
-
-    paths: dict[str, Callable[[str], Iterator[str]]] = {"bare": bare, "ours": wrapped}
-    results: dict[str, dict[str, list[float]]] = {name: {"first": [], "total": [], "tps": []} for name in paths}
-    timed(bare("warm up"))
-    for turn in range(turns):
-        order = ("bare", "ours") if turn % 2 == 0 else ("ours", "bare")
-        question = QUESTIONS[turn % len(QUESTIONS)]
-        for name in order:
-            llama.reset()
-            first, total, text = timed(paths[name](question))
-            tokens = len(llama.tokenize(text.encode(), add_bos=False, special=False))
-            decode = max(total - first, 1e-6)
-            results[name]["first"].append(first)
-            results[name]["total"].append(total)
-            results[name]["tps"].append((tokens - 1) / decode if tokens > 1 else 0.0)
-            print(
-                f"  {path.stem} {name:<4} first {first:5.2f}s total {total:5.2f}s {tokens:3d} tokens", file=sys.stderr
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        with self.lock:
+            chunks = self.llama.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=0.0,
+                stream=True,
             )
-    summary: dict[str, object] = {}
-    for name, r in results.items():
-        summary[name] = {
-            "first_token_p50_s": round(statistics.median(r["first"]), 3),
-            "total_p50_s": round(statistics.median(r["total"]), 3),
-            "decode_tokens_per_s_p50": round(statistics.median(r["tps"]), 2),
-        }
-    bare_s, ours_s = summary["bare"], summary["ours"]
-    assert isinstance(bare_s, dict) and isinstance(ours_s, dict)
-    summary["ratio_ours_over_bare"] = {
-        "first_token": round(ours_s["first_token_p50_s"] / bare_s["first_token_p50_s"], 3),
-        "total": round(ours_s["total_p50_s"] / bare_s["total_p50_s"], 3),
+            for chunk in chunks:
+                text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                if text:
+                    yield text
+
+
+class Batched:
+    def __init__(self, path: Path) -> None:
+        self.llm = LlamaCppLLM(path)
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        return self.llm.stream(messages, max_tokens=max_tokens, temperature=0.0, timeout_s=600)
+
+
+Backend = SerialLlamaCpp | Batched
+
+
+def timed(backend: Backend, messages: Messages, max_tokens: int, began: float) -> dict[str, float]:
+    """Seconds from `began` to the first piece and to the end, and the number of pieces."""
+    first = None
+    pieces = 0
+    for _ in backend.stream(messages, max_tokens):
+        if first is None:
+            first = time.perf_counter() - began
+        pieces += 1
+    end = time.perf_counter() - began
+    return {"first_s": first if first is not None else end, "end_s": end, "pieces": pieces}
+
+
+def burst(backend: Backend, first_prompt: int, streams: int, max_tokens: int) -> dict[str, object]:
+    results: list[dict[str, float]] = [{} for _ in range(streams)]
+    began = time.perf_counter()
+
+    def run(i: int) -> None:
+        results[i] = timed(backend, prompt_messages(first_prompt + i), max_tokens, began)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(streams)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    return {
+        "first_s": [round(r["first_s"], 3) for r in results],
+        "wall_s": round(wall, 3),
+        "pieces_per_s": round(sum(r["pieces"] for r in results) / wall, 2),
     }
+
+
+def single(backend: Backend, prompt: int, max_tokens: int) -> dict[str, float]:
+    r = timed(backend, prompt_messages(prompt), max_tokens, time.perf_counter())
+    decode = max(r["end_s"] - r["first_s"], 1e-6)
+    return {"first_s": r["first_s"], "decode_pieces_per_s": (r["pieces"] - 1) / decode if r["pieces"] > 1 else 0.0}
+
+
+def bench_model(path: Path, streams: int, rounds: int, singles: int, max_tokens: int) -> dict[str, object]:
+    backends: dict[str, Backend] = {"serial": SerialLlamaCpp(path), "batched": Batched(path)}
+    for backend in backends.values():  # weights paged in, system prompt cached, on both sides
+        timed(backend, prompt_messages(0), 4, time.perf_counter())
+    bursts: dict[str, list[dict[str, object]]] = {name: [] for name in backends}
+    singles_: dict[str, list[dict[str, float]]] = {name: [] for name in backends}
+    load_before = os.getloadavg()
+    for r in range(rounds):
+        for name in ("serial", "batched") if r % 2 == 0 else ("batched", "serial"):
+            bursts[name].append(burst(backends[name], 1 + r * streams, streams, max_tokens))
+            print(f"  {path.stem} burst {r} {name:<7} {json.dumps(bursts[name][-1])}", file=sys.stderr)
+    for turn in range(singles):
+        for name in ("serial", "batched") if turn % 2 == 0 else ("batched", "serial"):
+            singles_[name].append(single(backends[name], 1 + rounds * streams + turn, max_tokens))
+    summary: dict[str, object] = {
+        "load_average_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+    }
+    for name in backends:
+        firsts = [f for b in bursts[name] for f in b["first_s"]]  # type: ignore[attr-defined]
+        summary[name] = {
+            "burst_first_token_p50_s": round(statistics.median(firsts), 2),
+            "burst_first_token_max_s": round(max(firsts), 2),
+            "burst_first_token_all_s": firsts,
+            "burst_wall_p50_s": round(statistics.median(b["wall_s"] for b in bursts[name]), 2),  # type: ignore[misc]
+            "burst_pieces_per_s_p50": round(statistics.median(b["pieces_per_s"] for b in bursts[name]), 2),  # type: ignore[misc]
+        }
+        if singles_[name]:
+            summary[name] |= {  # type: ignore[operator]
+                "single_first_token_p50_s": round(statistics.median(s["first_s"] for s in singles_[name]), 3),
+                "single_decode_pieces_per_s_p50": round(
+                    statistics.median(s["decode_pieces_per_s"] for s in singles_[name]), 2
+                ),
+            }
+    serial, batched = summary["serial"], summary["batched"]
+    assert isinstance(serial, dict) and isinstance(batched, dict)
+    ratios = {
+        key: round(batched[key] / serial[key], 3)
+        for key in (
+            "burst_first_token_p50_s",
+            "burst_first_token_max_s",
+            "burst_pieces_per_s_p50",
+            "single_first_token_p50_s",
+            "single_decode_pieces_per_s_p50",
+        )
+        if serial.get(key)
+    }
+    summary["ratio_batched_over_serial"] = ratios
+    stats = backends["batched"].llm.stats  # type: ignore[union-attr]
+    summary["batched_prompt_tokens_reused_share"] = round(stats.prompt_tokens_reused / max(stats.prompt_tokens, 1), 3)
+    backends["batched"].llm.close()  # type: ignore[union-attr]
     return summary
 
 
-POLICY = "Pending orders can be cancelled or changed. Delivered orders can be returned or exchanged. " * 4
-
-
-def conversation(question: str, turn: int) -> list[dict[str, str]]:
-    if turn % 2 == 0:
-        return messages(question)
-    return load("policy_answer").messages(language="English", policy=POLICY, question=question)
-
-
-def bench_prompt_cache(path: Path, turns: int) -> dict[str, float]:
-    """First-token p50 over a conversation that alternates two templates, with and without the state cache."""
-    firsts: dict[str, list[float]] = {"cached": [], "uncached": []}
-    models = {"cached": LlamaCppLLM(path), "uncached": LlamaCppLLM(path, cache_bytes=0)}
-    for name, llm in models.items():
-        for turn in range(turns):
-            question = QUESTIONS[turn % len(QUESTIONS)]
-            stream = llm.stream(conversation(question, turn), max_tokens=8, temperature=0.0, timeout_s=300)
-            firsts[name].append(timed(stream)[0])
-    # The first turn of each template is cold for both and left out.
-    cached, uncached = statistics.median(firsts["cached"][2:]), statistics.median(firsts["uncached"][2:])
-    return {
-        "first_token_p50_s_cached": round(cached, 3),
-        "first_token_p50_s_uncached": round(uncached, 3),
-        "ratio_cached_over_uncached": round(cached / uncached, 3),
-    }
-
-
-def plot(summary: dict[str, dict[str, object]], out: Path) -> Path:
-    names = list(summary)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    width = 0.28
-    for i, kind in enumerate(("bare", "ours")):
-        xs = [n + (i - 1) * width for n in range(len(names))]
-        left.bar(xs, [summary[m][kind]["decode_tokens_per_s_p50"] for m in names], width, label=kind)  # type: ignore[index]
-        right.bar(xs, [summary[m][kind]["first_token_p50_s"] for m in names], width, label=f"{kind}, cold prompt")  # type: ignore[index]
-    cached = [summary[m]["prompt_cache"]["first_token_p50_s_cached"] for m in names]  # type: ignore[index]
-    right.bar([n + width for n in range(len(names))], cached, width, label="ours, conversation (prompt cache)")
-    for axis, title in ((left, "decode tokens/s (p50)"), (right, "first token, s (p50)")):
-        axis.set_xticks(range(len(names)), [n.replace("qwen2.5-coder-", "") for n in names])
-        axis.set_title(title)
+def plot(summary: dict[str, dict[str, object]], streams: int, out: Path) -> Path:
+    fig, axes = plt.subplots(1, len(summary), figsize=(5 * len(summary), 4), squeeze=False)
+    for axis, (model, result) in zip(axes[0], summary.items(), strict=True):
+        for offset, name in ((-0.2, "serial"), (0.2, "batched")):
+            firsts = sorted(result[name]["burst_first_token_all_s"])  # type: ignore[index]
+            axis.bar([i + offset for i in range(len(firsts))], firsts, 0.4, label=name)
+        axis.axhline(3.0, color="grey", linestyle="--", linewidth=1, label="3 s target")
+        axis.set_title(f"{model}: {streams} replies started together")
+        axis.set_xlabel("stream (all rounds, sorted)")
+        axis.set_ylabel("seconds to first text")
         axis.legend()
-    fig.suptitle(f"bundled models on {os.cpu_count()} CPU cores: our backend vs bare llama.cpp")
+    fig.suptitle(f"first token under concurrency, {os.cpu_count()} CPU cores")
     fig.tight_layout()
     path = out / "llm_speed.png"
     fig.savefig(path, dpi=110)
@@ -177,25 +233,31 @@ def plot(summary: dict[str, dict[str, object]], out: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--models", nargs="+", default=["1.5b"], help="bundled model sizes: 1.5b, 0.5b")
+    parser.add_argument("--streams", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--singles", type=int, default=4, help="lone replies per backend")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--out", type=Path, default=Path("bench-out/llm_speed"))
     args = parser.parse_args()
     settings = Settings().ensure_dirs()
     args.out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, dict[str, object]] = {}
-    for model in BUNDLED_MODELS:
-        if model.part_paths() is None:
-            print(f"skipping {model.name}: not installed ({model.install_hint()})", file=sys.stderr)
+    for size in args.models:
+        model = next((m for m in BUNDLED_MODELS if size.lower() in m.name), None)
+        if model is None or model.part_paths() is None:
+            print(f"skipping {size}: not a bundled model or not installed", file=sys.stderr)
             continue
         path = join_parts(model, settings.models_dir)
-        summary[model.name] = bench_model(path, args.turns, args.max_tokens)
-        summary[model.name]["prompt_cache"] = bench_prompt_cache(path, args.turns + 2)
-        print(json.dumps({"model": model.name, **summary[model.name]}))
+        summary[model.name] = bench_model(path, args.streams, args.rounds, args.singles, args.max_tokens)
+        brief = {k: v for k, v in summary[model.name].items() if k not in ("serial", "batched")}
+        for name in ("serial", "batched"):
+            brief[name] = {k: v for k, v in summary[model.name][name].items() if not k.endswith("_all_s")}  # type: ignore[union-attr]
+        print(json.dumps({"model": model.name, **brief}))
     if not summary:
         sys.exit("no bundled model installed")
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"wrote {args.out / 'summary.json'} and {plot(summary, args.out)}", file=sys.stderr)
+    print(f"wrote {args.out / 'summary.json'} and {plot(summary, args.streams, args.out)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
