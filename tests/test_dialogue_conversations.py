@@ -73,6 +73,13 @@ def test_chinese_refusals_give_the_policy_reason_in_chinese(retail_data_dir: Pat
         assert exc.text("en") == exc.message
 
 
+def test_chinese_proposals_describe_the_payment_in_chinese(retail_data_dir: Path) -> None:
+    response = _runtime(retail_data_dir).dialogue.chat("我要退货，订单 #W6378322，邮箱 raj.anderson6756@example.com")
+    [proposed] = response.actions
+    assert proposed.status == "proposed" and "退至 礼品卡 gift_card_6662365（余额 $59.00）" in response.reply
+    assert "gift card" not in response.reply and "refunded" not in response.reply
+
+
 def _policy_errors(runtime: Runtime) -> list[PolicyError]:
     """One refusal of each kind the tools raise, provoked through the tools themselves."""
     tools, user = runtime.store, "yara_li_8961"

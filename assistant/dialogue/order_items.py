@@ -122,7 +122,3 @@ def resolve_payment(
     if original and order is not None:
         return order.original_payment_method_id
     return None
-
-
-def describe_methods(user: User) -> str:
-    return "; ".join(m.describe() for m in user.payment_methods.values())

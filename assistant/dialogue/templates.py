@@ -59,10 +59,6 @@ _T: dict[str, dict[str, str]] = {
         "zh": "请提供完整的新地址（英文）：街道、门牌/单元（可选）、城市、州和邮编，例如 “123 Main Street, Apt 4, "
         "Austin, TX 78701”。",
     },
-    "ask_payment": {
-        "en": "Which payment method should be used? Yours: {methods}.",
-        "zh": "请问使用哪种支付方式？您的支付方式：{methods}。",
-    },
     "propose": {
         "en": "Here is what I will do: {summary}. Shall I go ahead? Please answer yes or no.",
         "zh": "我将为您办理：{summary}。确认办理吗？请回答“是”或“否”。",

@@ -87,6 +87,13 @@ class PaymentMethod(BaseModel):
             return f"gift card {self.id} (balance ${self.balance or 0:.2f})"
         return f"PayPal {self.id}"
 
+    def describe_zh(self) -> str:
+        if self.source == "credit_card":
+            return f"尾号 {self.last_four} 的 {(self.brand or 'credit').title()} 信用卡"
+        if self.source == "gift_card":
+            return f"礼品卡 {self.id}（余额 ${self.balance or 0:.2f}）"
+        return f"PayPal {self.id}"
+
 
 class User(BaseModel):
     user_id: str

@@ -447,7 +447,7 @@ class StoreTools:
         else:
             money_text, money_zh = "the price is the same", "价格不变"
         money_text += f" via {method.describe()}"
-        money_zh += f"（{method.describe()}）"
+        money_zh += f"（{method.describe_zh()}）"
         if exchange:
             after = order.model_copy(
                 update={
@@ -572,7 +572,7 @@ class StoreTools:
                 f"pay order {order.order_id} ({_money(amount)}) with {new_method.describe()} instead of {old_text}, "
                 f"which is refunded"
             ),
-            summary_zh=f"订单 {order.order_id}（{_money(amount)}）改用 {new_method.describe()} 支付，原支付方式退款",
+            summary_zh=f"订单 {order.order_id}（{_money(amount)}）改用 {new_method.describe_zh()} 支付，原支付方式退款",
             details={"amount": amount},
             order=after,
             user=user,
@@ -619,7 +619,7 @@ class StoreTools:
             ),
             summary_zh=(
                 f"退回订单 {order.order_id} 中的商品：{_items_text(order, args.item_ids)}；"
-                f"{_money(refund)} 退至 {method.describe()}"
+                f"{_money(refund)} 退至 {method.describe_zh()}"
             ),
             details={"refund": refund, "status_after": RETURN_REQUESTED},
             order=after,
