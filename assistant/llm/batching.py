@@ -94,7 +94,8 @@ class BatchScheduler:
     """Owns `ctx` (a llama.cpp context made with `n_seq_max >= slots` and a unified KV cache) from its own thread.
 
     `n_parallel` replies are generated together; more requests wait in arrival order. `prefill_chunk` caps the
-    prompt tokens per step so the replies already streaming keep moving while long prompts are read.
+    prompt tokens per step: the replies already streaming keep moving while long prompts are read, and of several
+    prompts arriving together the oldest gets its first token after its own prompt, not after all of them.
     """
 
     def __init__(

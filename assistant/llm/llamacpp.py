@@ -37,7 +37,7 @@ class LlamaCppLLM(StreamingLLM):
         n_threads: int | None = None,
         n_parallel: int = 4,
         n_batch: int = 512,
-        prefill_chunk: int = 256,
+        prefill_chunk: int = 128,
     ) -> None:
         try:
             import llama_cpp
