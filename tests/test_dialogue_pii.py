@@ -12,6 +12,7 @@ from sqlalchemy import select
 from assistant.config import Settings
 from assistant.runtime import Runtime
 from assistant.sessions import messages_table, sessions_table
+from retrieval.crypto import generate_key
 from tests.openai_standin import StandInServer
 
 WEEKDAY, WEEKEND = "+1 415 555 0199", "+1 415 555 0100"
@@ -92,3 +93,14 @@ def test_a_reference_without_an_earlier_email_still_asks(retail_data_dir: Path) 
     runtime = Runtime(Settings(data_dir=retail_data_dir, llm="none"))
     response = runtime.dialogue.chat("where is my order #W6378322? use that email")
     assert response.actions == [] and "verify your identity" in response.reply
+
+
+def test_the_conversation_pii_map_is_encrypted_at_rest(retail_data_dir: Path) -> None:
+    runtime = Runtime(Settings(data_dir=retail_data_dir, llm="none", encryption_keys=[generate_key()]))
+    said = runtime.dialogue.chat("hi, my email is raj.anderson6756@example.com, phone +1 415 555 0100")
+    with runtime.db.connect() as conn:
+        raw = [r[0] for r in conn.exec_driver_sql("SELECT state FROM chat_sessions")]
+        raw += [r[0] for r in conn.exec_driver_sql("SELECT content FROM chat_messages")]
+    assert raw and not any("raj.anderson" in v or "415 555" in v or "PHONE_1" in v for v in raw)
+    state = runtime.sessions.load_or_create(said.session_id, None).state
+    assert state.pii == {"[EMAIL_1]": "raj.anderson6756@example.com", "[PHONE_1]": "+1 415 555 0100"}
