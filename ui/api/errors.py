@@ -7,6 +7,7 @@ and answered with a generic 500 body that reveals nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -93,6 +94,19 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _what_failed(exc: Exception) -> str:
+    """Which service failed and how, without the error's message (it may carry SQL parameters): the class, the
+    driver's class under a SQLAlchemy error, the host:port of an HTTP call."""
+    parts = [type(exc).__name__]
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        parts.append(f"{type(orig).__module__}.{type(orig).__name__}")
+    if isinstance(exc, httpx.RequestError):
+        with contextlib.suppress(RuntimeError):  # raised without its request
+            parts.append(f"{exc.request.url.host}:{exc.request.url.port}")
+    return " ".join(parts)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -121,7 +135,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request.method,
             request.url.path,
             getattr(request.state, "request_id", "-"),
-            type(exc).__name__,
+            _what_failed(exc),
         )
         return error_response(
             request,
