@@ -9,6 +9,7 @@ data ships.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -25,6 +26,29 @@ SEMANTIC_CATEGORIES: tuple[str, ...] = (
     "spam",
     "prompt_injection",
 )
+# Categories that one passage is enough to establish: a long text with one gory scene among ordinary sentences is
+# still violent, but its whole-text embedding is diluted by the rest. Long texts are also scored in sentence
+# groups, and these categories take the highest group score (measured: OpenAI dev violence recall 0.25 -> 0.41,
+# flagged-or-not F1 unchanged).
+PASSAGE_CATEGORIES: tuple[str, ...] = ("violence",)
+PASSAGE_CHARS = 240
+MAX_PASSAGES = 6
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])\s*")
+
+
+def passages(text: str) -> list[str]:
+    """Whole sentences grouped into passages of about `PASSAGE_CHARS`; at most `MAX_PASSAGES`."""
+    groups: list[str] = []
+    current = ""
+    for sentence in filter(str.strip, _SENTENCE_END.split(text)):
+        if current and len(current) + len(sentence) > PASSAGE_CHARS:
+            groups.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        groups.append(current)
+    return groups[:MAX_PASSAGES]
 
 
 def load_seeds(path: Path = SEEDS_PATH) -> list[tuple[str, str]]:
@@ -69,4 +93,19 @@ class SemanticClassifier:
         return [{c: float(row[j]) for c, j in self._columns.items()} for row in probabilities]
 
     def score(self, texts: list[str]) -> list[dict[str, float]]:
-        return self.score_embeddings(self.embedder.encode(texts))
+        """Whole-text scores, with `PASSAGE_CATEGORIES` raised to their best passage for long texts (one encoder
+        call for all)."""
+        owners: list[int] = []
+        extra: list[str] = []
+        for i, text in enumerate(texts):
+            if len(text) > PASSAGE_CHARS:
+                groups = passages(text)
+                if len(groups) > 1:
+                    owners += [i] * len(groups)
+                    extra += groups
+        scores = self.score_embeddings(self.embedder.encode(texts + extra))
+        whole = scores[: len(texts)]
+        for owner, passage in zip(owners, scores[len(texts) :], strict=True):
+            for category in PASSAGE_CATEGORIES:
+                whole[owner][category] = max(whole[owner][category], passage[category])
+        return whole
