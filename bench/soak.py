@@ -15,7 +15,11 @@ soak.png (latency and RSS over time, fault windows shaded) to --out.
 
     python bench/soak.py --minutes 30                        # the target run
     python bench/soak.py --minutes 3 --fault-every 1         # a short run
-    eval "$(bash scripts/services.sh start)"; python bench/soak.py --services --minutes 30
+    python bench/soak.py --services --minutes 30             # on PostgreSQL, restarted as a fault too
+
+With --services the soak starts a PostgreSQL server of its own (scripts/services.sh in its work dir, on a free
+port), as it does the Chroma server and the LLM stand-in: a server shared with other runs is restarted by their
+fault tests (tests/test_services_faults.py), faults the soak did not inject and would count outside its windows.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +46,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from service_engines import Worker, base_env, cli, free_port, fresh_database  # noqa: E402  (the tests' helpers, reused)
+from service_engines import Worker, base_env, cli, free_port  # noqa: E402  (the tests' helpers, reused)
 
 REVIEWER = "soak-reviewer"
 QUERIES = ["wireless headphones under $150", "coffee maker", "running shoes", "laptop for travel", "有没有咖啡机"]
@@ -92,6 +96,20 @@ class Process:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(30)
+
+
+@contextlib.contextmanager
+def private_postgres(folder: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A PostgreSQL server for this run only; yields its URL and the environment that names it to services.sh."""
+    env = {**os.environ, "SERVICES_DIR": str(folder), "PG_PORT": str(free_port())}
+    script = ["bash", str(ROOT / "scripts" / "services.sh")]
+    started = subprocess.run([*script, "start-db"], env=env, capture_output=True, text=True, check=False)
+    if started.returncode != 0:
+        sys.exit(f"soak: PostgreSQL did not start: {started.stderr[-500:]}")
+    try:
+        yield started.stdout.strip().split("=", 1)[1], env
+    finally:
+        subprocess.run([*script, "stop"], env=env, check=False)
 
 
 def request(client: httpx.Client, kind: str, i: int, books: Books) -> None:
@@ -170,6 +188,22 @@ def _in_window(sample: Sample, windows: list[tuple[str, float, float]]) -> bool:
     return any(sent <= end and sample.t >= start for _, start, end in windows)
 
 
+def _fault_summary(window: tuple[str, float, float], bad: list[Sample], t0: float, grace: float) -> dict[str, object]:
+    """One fault: when, how long, its errors, and how long after the restore the last one came (the recovery time;
+    near `grace` means the window barely covered it)."""
+    name, start, end = window
+    errors = [s for s in bad if _in_window(s, [window])]
+    last = max((s.t for s in errors), default=None)
+    restored = end - grace
+    return {
+        "fault": name,
+        "at_s": round(start - t0),
+        "window_s": round(end - start),
+        "errors": len(errors),
+        "last_error_after_restore_s": None if last is None else round(last - restored, 1),
+    }
+
+
 def _pct(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=100)[int(q) - 1] * 1000, 1) if len(values) >= 2 else None
 
@@ -225,7 +259,7 @@ def main() -> int:
     parser.add_argument("--fault-seconds", type=float, default=20)
     parser.add_argument("--grace", type=float, default=10, help="seconds after a restore still in the window")
     parser.add_argument("--warmup", type=float, default=60, help="seconds of traffic before memory is baselined")
-    parser.add_argument("--services", action="store_true", help="PostgreSQL from COMMERCE_ASSISTANT_DATABASE_URL")
+    parser.add_argument("--services", action="store_true", help="on a PostgreSQL server of its own (Debian's)")
     parser.add_argument(
         "--faults",
         default="chroma,llm,database",
@@ -244,9 +278,8 @@ def main() -> int:
     chroma_bin = shutil.which("chroma")
     if chroma_bin is None:
         sys.exit("soak: the `chroma` command is not installed")
-    if args.services and not os.environ.get("COMMERCE_ASSISTANT_DATABASE_URL"):
-        sys.exit('soak: --services needs COMMERCE_ASSISTANT_DATABASE_URL (eval "$(bash scripts/services.sh start)")')
     work = Path(tempfile.mkdtemp(prefix="soak-"))
+    work.chmod(0o755)  # the PostgreSQL server runs as its own user, in a folder in here
     chroma_port, llm_port = free_port(), free_port()
     chroma = Process(
         [chroma_bin, "run", "--path", str(work / "chroma"), "--host", "127.0.0.1", "--port", str(chroma_port)],
@@ -280,10 +313,9 @@ def main() -> int:
         COMMERCE_ASSISTANT_REVIEWER_TOKENS=REVIEWER,
     )
     cleanup = contextlib.ExitStack()
-    if args.services:  # a database of its own on that server, dropped at the end
-        env["COMMERCE_ASSISTANT_DATABASE_URL"] = cleanup.enter_context(
-            fresh_database(os.environ["COMMERCE_ASSISTANT_DATABASE_URL"])
-        )
+    services_env = dict(os.environ)
+    if args.services:
+        env["COMMERCE_ASSISTANT_DATABASE_URL"], services_env = cleanup.enter_context(private_postgres(work / "pg"))
     loaded = cli("store", "import", str(ROOT / "assistant" / "sample_store"), env=env)
     if loaded.returncode != 0:
         sys.exit(f"soak: loading the sample store failed: {loaded.stderr[-500:]}")
@@ -294,7 +326,7 @@ def main() -> int:
     faults_by_name = {
         "chroma": ("chroma down", chroma.stop, chroma.start),
         "llm": ("llm down", llm.stop, llm.start),
-        "database": ("database restart", lambda: subprocess.run(restart, check=True), lambda: None),
+        "database": ("database restart", lambda: subprocess.run(restart, env=services_env, check=True), lambda: None),
     }
     plan = [faults_by_name[name] for name in chosen]
 
@@ -336,7 +368,7 @@ def main() -> int:
         "minutes": args.minutes,
         "rate_per_s": args.rate,
         "requests": len(books.samples),
-        "faults": [{"fault": n, "at_s": round(s - t0), "window_s": round(e - s)} for n, s, e in books.windows],
+        "faults": [_fault_summary(window, bad, t0, args.grace) for window in books.windows],
         "events": {
             "acknowledged": books.events_acked,
             "stored": stored,

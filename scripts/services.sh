@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts (or stops) the scale-out engines on loopback for the service-backed tests: PostgreSQL from Debian's
-# packages and a Chroma server. `start` prints the `export` lines the tests read; `stop` ends both;
-# `restart-db` restarts PostgreSQL (a fault the tests inject).
+# packages and a Chroma server. `start` prints the `export` lines the tests read; `start-db` starts PostgreSQL
+# only; `stop` ends both; `restart-db` restarts PostgreSQL (a fault the tests and the soak inject: it restarts the
+# whole server, so a run that must not see other runs' faults uses a server of its own, SERVICES_DIR + PG_PORT).
 #   eval "$(bash scripts/services.sh start)"   ...   bash scripts/services.sh stop
 set -euo pipefail
 root=${SERVICES_DIR:-/tmp/commerce-services}
@@ -70,8 +71,13 @@ case "${1:-}" in
     echo "export COMMERCE_ASSISTANT_DATABASE_URL=postgresql+psycopg://commerce:commerce@127.0.0.1:$pg_port/commerce"
     echo "export COMMERCE_ASSISTANT_CHROMA_URL=http://127.0.0.1:$chroma_port"
     ;;
+  start-db)  # PostgreSQL alone (a server of one's own: SERVICES_DIR and PG_PORT set by the caller)
+    start_postgres >&2
+    echo "export COMMERCE_ASSISTANT_DATABASE_URL=postgresql+psycopg://commerce:commerce@127.0.0.1:$pg_port/commerce"
+    ;;
   stop) stop_all ;;
-  # Fault injection for tests and the soak: the database restarts (clients see their connections drop).
-  restart-db) as_postgres "$pg_bin/pg_ctl" -D "$pgdata" -m fast -w restart >/dev/null ;;
-  *) echo "usage: $0 start|stop|restart-db" >&2; exit 2 ;;
+  # Fault injection for tests and the soak: the database restarts (clients see their connections drop). `-l` again,
+  # or the restarted server would log nowhere.
+  restart-db) as_postgres "$pg_bin/pg_ctl" -D "$pgdata" -l "$root/postgres.log" -m fast -w restart >/dev/null ;;
+  *) echo "usage: $0 start|start-db|stop|restart-db" >&2; exit 2 ;;
 esac
