@@ -55,10 +55,14 @@ class Personalization:
         key = self.user_key(user_id)
         with self.engine.begin() as conn:
             removed = self.log.delete_user(key, conn) + self.profiles.delete(key, conn)
+            BehaviourStats.invalidate(conn)  # every process rebuilds the store-wide aggregates without them
         removed += self.vectors.delete(key)
-        self.stats.reset()  # the store-wide aggregates are rebuilt without the user's events
+        self.stats.reset()
         return removed
 
     def close(self) -> None:
-        """Writes staged profile vectors to Chroma (bulk loads and shutdown call this)."""
+        """Writes staged profile vectors to Chroma and saves the store-wide behaviour model, so the next process
+        starts from it (bulk loads and shutdown call this)."""
         self.vectors.close()
+        self.stats.refresh()
+        self.stats.save()

@@ -92,13 +92,26 @@ class ItemStat:
     carts: int = 0
     purchases: int = 0
     last_ts: float = 0.0
+    first_bought: float = 0.0  # first and last purchase: the user's buying cadence for this product
+    last_bought: float = 0.0
 
     def to_list(self) -> list[float]:
-        return [self.history, self.interest, self.views, self.carts, self.purchases, self.last_ts]
+        return [
+            self.history, self.interest, self.views, self.carts, self.purchases, self.last_ts, self.first_bought,
+            self.last_bought,
+        ]
 
     @classmethod
     def from_list(cls, v: list[float]) -> ItemStat:
-        return cls(v[0], v[1], int(v[2]), int(v[3]), int(v[4]), v[5])
+        # Profiles stored before the purchase times were kept have six fields.
+        bought = (v[6], v[7]) if len(v) > 6 else (0.0, 0.0)
+        return cls(v[0], v[1], int(v[2]), int(v[3]), int(v[4]), v[5], *bought)
+
+    def purchase_interval_days(self) -> float | None:
+        """The mean time between this product's purchases, or None before a second one."""
+        if self.purchases < 2 or self.last_bought <= self.first_bought:
+            return None
+        return (self.last_bought - self.first_bought) / (self.purchases - 1) / DAY
 
 
 @dataclass
@@ -134,6 +147,9 @@ class UserProfile:
         stat.carts += event.type == "add_to_cart"
         stat.purchases += event.type == "purchase"
         stat.last_ts = max(stat.last_ts, event.ts)
+        if event.type == "purchase":
+            stat.first_bought = min(stat.first_bought or event.ts, event.ts)
+            stat.last_bought = max(stat.last_bought, event.ts)
         if vector is not None and weight:
             contribution = (weight * g_interest) * vector
             self.vector = contribution.astype(np.float32) if self.vector is None else self.vector + contribution
@@ -182,6 +198,13 @@ class UserProfile:
     def history_scores(self) -> dict[str, float]:
         """Each engaged product's decayed history score, relative to the user's strongest (1.0)."""
         return _relative({pid: s.history for pid, s in self.items.items()})
+
+    def decayed(self, stat: ItemStat, now: float, config: ProfileConfig) -> tuple[float, float]:
+        """(interest, history) of one item at `now`, in purchase units (one purchase today = 1.0)."""
+        unit = EVENT_WEIGHTS["purchase"]
+        interest = stat.interest * 2.0 ** (-(now - self.t0) / (config.interest_half_life_days * DAY))
+        history = stat.history * 2.0 ** (-(now - self.t0) / (config.history_half_life_days * DAY))
+        return interest / unit, history / unit
 
     def interest_scores(self) -> dict[str, float]:
         return _relative({pid: s.interest for pid, s in self.items.items()})

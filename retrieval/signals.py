@@ -2,16 +2,27 @@
 how often each product is bought again, and popularity within each category.
 
 They are aggregates over all users, derived in memory from `behaviour_events` (the source of truth) and caught up
-incrementally by event id, so every process sees every other process's events on its next `refresh()`. After a
-user is erased the model is rebuilt, so nothing of theirs survives in it.
+incrementally by event id, so every process sees every other process's events on its next `refresh()`.
+
+Building them from a large log takes a while (seconds per 100k events), so the model is also saved in the database
+(`behaviour_stats`, zlib-compressed JSON tagged with the last event id it covers): a new process loads it and
+catches up only on the events after it. Erasing a user bumps the row's epoch and drops the saved model; every
+process sees the new epoch on its next `refresh()` and rebuilds, so nothing of the erased user survives in any of
+them, and a process holding an older model can no longer save it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, Connection, Integer, LargeBinary, MetaData, String, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from retrieval.events import EventLog, StoredEvent
 
@@ -20,11 +31,25 @@ DAY = 86_400.0
 COOCCURRENCE_WEIGHTS = {"view": 0.3, "add_to_cart": 0.7, "purchase": 1.0}
 
 
+metadata = MetaData()
+
+snapshots_table = Table(
+    "behaviour_stats",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("epoch", Integer, nullable=False),  # bumped by every erasure: models of an older epoch are void
+    Column("last_id", Integer, nullable=False),  # the saved model covers the events up to this id
+    Column("data", LargeBinary),
+)
+SNAPSHOT = "store"
+
+
 @dataclass(frozen=True)
 class SignalConfig:
     trending_half_life_days: float = 7.0
     session_gap_s: float = 3600.0  # one user's engagements less than an hour apart form one basket/session
     max_session_items: int = 60
+    save_every: int = 20_000  # save the model once a refresh has added this many events since the last save
 
 
 class BehaviourStats:
@@ -32,12 +57,19 @@ class BehaviourStats:
         self.log = log
         self.config = config or SignalConfig()
         self._lock = threading.RLock()
+        metadata.create_all(log.engine)
+        try:
+            with log.engine.begin() as conn:
+                _ensure_row(conn)
+        except IntegrityError:  # another process created it at the same moment
+            pass
         self.reset()
 
     def reset(self) -> None:
         """Forgets everything; the next `refresh` rebuilds from the log."""
         with self._lock:
-            self.last_id = 0
+            self.epoch = -1  # not yet read: the next refresh loads the saved model, if any
+            self.last_id = self.saved_id = 0
             self.t0: float | None = None
             self.latest_ts = 0.0
             self.trending: dict[str, float] = defaultdict(float)  # growth form, trending half-life
@@ -56,6 +88,15 @@ class BehaviourStats:
     def refresh(self) -> int:
         """Catches up with events stored since the last refresh (by any process); returns how many."""
         with self._lock:
+            with self.log.engine.connect() as conn:
+                row = conn.execute(select(snapshots_table).where(snapshots_table.c.name == SNAPSHOT)).first()
+            epoch = row.epoch if row is not None else 0
+            if epoch != self.epoch:  # first use, or a user was erased (by any process) since this model was built
+                self.reset()
+                self.epoch = epoch
+                if row is not None and row.data is not None:
+                    self._load(json.loads(zlib.decompress(row.data)))
+                    self.last_id = self.saved_id = row.last_id
             seen = 0
             for event_id, event in self.log.since(self.last_id):
                 self._add(event)
@@ -65,7 +106,56 @@ class BehaviourStats:
                 self._neighbours.clear()
                 self._ranked = None
                 self._category_top.clear()
+            if self.last_id - self.saved_id >= self.config.save_every:
+                self.save()
             return seen
+
+    def save(self) -> bool:
+        """Stores the model for the next process, unless an erasure or a newer save came first."""
+        with self._lock:
+            if self.epoch < 0 or self.last_id <= self.saved_id:
+                return False
+            data = zlib.compress(json.dumps(self._dump(), separators=(",", ":")).encode(), 1)
+            cols = snapshots_table.c
+            with self.log.engine.begin() as conn:
+                stored = conn.execute(
+                    update(snapshots_table)
+                    .where(cols.name == SNAPSHOT, cols.epoch == self.epoch, cols.last_id < self.last_id)
+                    .values(last_id=self.last_id, data=data)
+                ).rowcount
+            self.saved_id = self.last_id
+            return bool(stored)
+
+    @staticmethod
+    def invalidate(conn: Connection) -> None:
+        """In the transaction that erases a user: voids every saved and in-memory model (all processes)."""
+        conn.execute(
+            update(snapshots_table)
+            .where(snapshots_table.c.name == SNAPSHOT)
+            .values(epoch=snapshots_table.c.epoch + 1, last_id=0, data=None)
+        )
+
+    def _dump(self) -> dict[str, Any]:
+        return {
+            "t0": self.t0, "latest_ts": self.latest_ts, "trending": self.trending, "purchases": self.purchases,
+            "buyers": {pid: sorted(users) for pid, users in self.buyers.items()}, "engagement": self.engagement,
+            "cooccur": self.cooccur, "category_of": self.category_of, "category_total": self.category_total,
+            "category_items": {c: sorted(items) for c, items in self.category_items.items()},
+            "sessions": self._sessions,
+        }
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.t0, self.latest_ts = state["t0"], state["latest_ts"]
+        self.trending.update(state["trending"])
+        self.purchases.update(state["purchases"])
+        self.buyers.update((pid, set(users)) for pid, users in state["buyers"].items())
+        self.engagement.update(state["engagement"])
+        for pid, row in state["cooccur"].items():
+            self.cooccur[pid].update(row)
+        self.category_of.update(state["category_of"])
+        self.category_total.update(state["category_total"])
+        self.category_items.update((c, set(items)) for c, items in state["category_items"].items())
+        self._sessions = {user: (ts, items) for user, (ts, items) in state["sessions"].items()}
 
     def _add(self, event: StoredEvent) -> None:
         weight = COOCCURRENCE_WEIGHTS.get(event.type)
@@ -117,6 +207,9 @@ class BehaviourStats:
         buyers = len(self.buyers.get(pid, ()))
         return self.purchases[pid] / buyers if buyers else 1.0
 
+    def purchase_count(self, pid: str) -> int:
+        return self.purchases.get(pid, 0)
+
     def neighbours(self, pid: str, limit: int) -> list[tuple[str, float]]:
         """Products engaged with in the same sessions, by cosine-normalised co-occurrence."""
         cached = self._neighbours.get(pid)
@@ -141,3 +234,8 @@ class BehaviourStats:
             items = self.category_items.get(category, set())
             cached = self._category_top[category] = sorted(items, key=lambda pid: -self.engagement[pid])[:limit]
         return cached[:limit]
+
+
+def _ensure_row(conn: Connection) -> None:
+    if conn.execute(select(snapshots_table.c.name).where(snapshots_table.c.name == SNAPSHOT)).first() is None:
+        conn.execute(insert(snapshots_table).values(name=SNAPSHOT, epoch=0, last_id=0, data=None))

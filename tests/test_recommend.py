@@ -1,5 +1,5 @@
 """Recommendations and personalized search: an event changes the next answer with the reason shown; cold start;
-repeat purchases; co-occurrence; diversity; the eval's metrics."""
+repeat purchases; co-occurrence; diversity; the saved store-wide model across processes; the eval's metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from collections import Counter
 
 import pytest
 
+from assistant.config import Settings
 from assistant.evals.recommend import metrics
+from assistant.runtime import Runtime
 from retrieval.search import ProductSearcher
 
 DAY = 86_400.0
@@ -61,7 +63,7 @@ def test_repeat_purchases_and_brand_affinity(personal_runtime) -> None:  # type:
     )
     recs = p.recommender.recommend("hana", k=6)
     assert _ids(recs)[0] == "milk"
-    assert recs[0].why[0].startswith("you bought it 3 times")
+    assert recs[0].why[0].startswith("you bought it 3 times, about every 7 days")
     reasons = [w for r in recs for w in r.why]
     assert any(w.startswith("you often buy brand Sony") for w in reasons)
 
@@ -119,3 +121,44 @@ def test_eval_metrics_on_a_hand_computed_case() -> None:
     assert got["ndcg@3"] == pytest.approx((ndcg_a + 1.0) / 2)
     assert got["coverage"] == pytest.approx(5 / 10)
     assert got["diversity"] == pytest.approx((2 / 3 + 3 / 3) / 2)
+
+
+def _co_purchases(p, n: int, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    now = time.time()
+    p.events.ingest(
+        [
+            {"user_id": f"{prefix}{i}", "type": "purchase", "product_id": pid, "ts": now - 3 * DAY + j * 60}
+            for i in range(n)
+            for j, pid in enumerate(("cam-canon", "tripod"))
+        ]
+    )
+
+
+def test_a_new_process_starts_from_the_saved_behaviour_model(personal_runtime, catalog_data_dir) -> None:  # type: ignore[no-untyped-def]
+    writer = personal_runtime.personalization
+    _co_purchases(writer, 5, "s")
+    writer.close()  # a bulk load ends by saving the store-wide model
+    assert writer.stats.saved_id == writer.log.last_id() == 10
+    reader = Runtime(Settings(data_dir=catalog_data_dir, llm="none")).personalization
+    assert reader.stats.refresh() == 0  # loaded, not rebuilt: no event read from the log
+    assert reader.stats.neighbours("cam-canon", 5) == writer.stats.neighbours("cam-canon", 5)
+    assert reader.stats.repeat_rate("tripod") == 1.0 and reader.stats.purchase_count("tripod") == 5
+    _co_purchases(writer, 2, "t")
+    assert reader.stats.refresh() == 4  # then it catches up with the newer events only
+    assert reader.stats.purchase_count("tripod") == 7
+    reader.close()
+
+
+def test_an_erasure_in_another_process_voids_every_saved_model(personal_runtime, catalog_data_dir) -> None:  # type: ignore[no-untyped-def]
+    eraser = personal_runtime.personalization
+    eraser.events.ingest([{"user_id": "alice", "type": "view", "product_id": p} for p in ("cam-sony", "lens-sony")])
+    eraser.events.ingest([{"user_id": "bob", "type": "purchase", "product_id": "lens-sony"}])
+    other = Runtime(Settings(data_dir=catalog_data_dir, llm="none")).personalization
+    other.stats.refresh()
+    assert "cam-sony" in dict(other.stats.neighbours("lens-sony", 10))
+    eraser.erase_user("alice")
+    assert not other.stats.save()  # a model built before the erasure can no longer be saved
+    other.stats.refresh()  # sees the new epoch and rebuilds without alice
+    assert "cam-sony" not in dict(other.stats.neighbours("lens-sony", 10))
+    assert other.stats.purchase_count("lens-sony") == 1
+    other.close()
