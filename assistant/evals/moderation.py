@@ -74,6 +74,27 @@ class Scored:
         }
 
 
+# The second round of seeds was written while reading the errors on one random half of the OpenAI and COLD sets
+# (the "inspected" half, drawn with these seeds); that round never read the other half, so comparing the two shows
+# how much of its gain carries over to unseen text (the first round's seeds were written against whole sets). Only
+# computed on the full sets (a --limit sample breaks the halves).
+INSPECTED_HALF_SEEDS = {"openai": 0, "cold": 1}
+
+
+def _halves(set_name: str, n: int) -> tuple[list[int], list[int]]:
+    order = list(range(n))
+    random.Random(INSPECTED_HALF_SEEDS[set_name]).shuffle(order)
+    return sorted(order[: n // 2]), sorted(order[n // 2 :])
+
+
+def _half_scores(set_name: str, category: str, labels: np.ndarray, scores: np.ndarray) -> list[Scored]:
+    inspected, held_out = _halves(set_name, len(labels))
+    return [
+        Scored(set_name, f"{category}/inspected half", labels[inspected], scores[inspected]),
+        Scored(set_name, f"{category}/held-out half", labels[held_out], scores[held_out]),
+    ]
+
+
 def _sample(rows: list[Any], limit: int | None, seed: int = 13) -> list[Any]:
     if limit is None or len(rows) <= limit:
         return rows
@@ -105,6 +126,8 @@ def _openai(moderator: Moderator, path: Path, limit: int | None) -> list[Scored]
     scores = _score(moderator, [r["prompt"] for r in rows], "openai")
     flagged = np.array([any(r.get(k) == 1 for k in OPENAI_LABELS) for r in rows])
     out = [Scored("openai", "flagged", flagged, _harm(scores))]
+    if limit is None:
+        out += _half_scores("openai", "flagged", flagged, _harm(scores))
     for category in HARM:
         keys = [k for k, c in OPENAI_LABELS.items() if c == category]
         labelled = [i for i, r in enumerate(rows) if any(k in r for k in keys)]
@@ -131,6 +154,8 @@ def _cold(moderator: Moderator, path: Path, limit: int | None) -> list[Scored]:
     scores = _score(moderator, [r["TEXT"] for r in rows], "cold")
     labels = np.array([r["label"] == "1" for r in rows])
     out = [Scored("cold", "offensive", labels, _harm(scores))]
+    if limit is None:
+        out += _half_scores("cold", "offensive", labels, _harm(scores))
     for topic in sorted({r["topic"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["topic"] == topic]
         out.append(Scored("cold", f"offensive/{topic}", labels[idx], _harm(scores)[idx]))
