@@ -13,7 +13,6 @@ them, and a process holding an older model can no longer save it.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import zlib
@@ -21,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Column, Connection, Integer, LargeBinary, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -95,7 +95,7 @@ class BehaviourStats:
                 self.reset()
                 self.epoch = epoch
                 if row is not None and row.data is not None:
-                    self._load(json.loads(zlib.decompress(row.data)))
+                    self._load(orjson.loads(zlib.decompress(row.data)))
                     self.last_id = self.saved_id = row.last_id
             seen = 0
             for event_id, event in self.log.since(self.last_id):
@@ -115,7 +115,7 @@ class BehaviourStats:
         with self._lock:
             if self.epoch < 0 or self.last_id <= self.saved_id:
                 return False
-            data = zlib.compress(json.dumps(self._dump(), separators=(",", ":")).encode(), 1)
+            data = zlib.compress(orjson.dumps(self._dump()), 1)
             cols = snapshots_table.c
             with self.log.engine.begin() as conn:
                 stored = conn.execute(

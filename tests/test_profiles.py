@@ -97,6 +97,20 @@ def test_another_process_sees_new_events(personal_runtime, catalog_data_dir) -> 
     reader.close()
 
 
+def test_two_processes_writing_one_profile_lose_no_event(personal_runtime, catalog_data_dir) -> None:  # type: ignore[no-untyped-def]
+    first = personal_runtime.personalization
+    second = Runtime(Settings(data_dir=catalog_data_dir, llm="none")).personalization
+    key = first.user_key("gus")
+    for writer, product in ((first, "mouse"), (first, "coffee"), (second, "milk"), (first, "mouse")):
+        writer.events.ingest([{"user_id": "gus", "type": "purchase", "product_id": product}])
+    # The first writer's cached copy was one version behind at its last event: it must not overwrite milk.
+    for reader in (first, second):
+        profile = reader.profiles.get(key)
+        assert profile.version == 4
+        assert {pid: s.purchases for pid, s in profile.items.items()} == {"mouse": 2, "coffee": 1, "milk": 1}
+    second.close()
+
+
 def test_pseudonyms_are_stable_per_key_and_differ_across_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
     key = load_or_create_key(tmp_path / "a")
     assert load_or_create_key(tmp_path / "a") == key
