@@ -130,7 +130,8 @@ def test_cut_at_stop(pieces: list[str], stop: list[str] | None, expected: str) -
 def test_factory_specs(settings: Settings) -> None:
     assert make_llm("none", settings) is None
     assert make_llm("NONE", settings) is None
-    for bad in ("llamacpp:", "gpt4", "openai:ftp://host#m", "llamacpp:/no/such/model.gguf", "transformers:/no/dir"):
+    bad_specs = ("llamacpp:", "gpt4", "openai:ftp://host#m", "llamacpp:/no/such/model.gguf", "transformers:/no/dir")
+    for bad in (*bad_specs, "auto:7b"):
         with pytest.raises(LLMError):
             make_llm(bad, settings)
 

@@ -153,10 +153,15 @@ def installed_models() -> list[BundledModel]:
     return [model for model in BUNDLED_MODELS if model.part_paths() is not None]
 
 
-def resolve_bundled_model(models_dir: Path) -> Path:
-    """The GGUF of the best installed bundled model, joined and verified in `models_dir`."""
-    for model in BUNDLED_MODELS:
+def resolve_bundled_model(models_dir: Path, size: str | None = None) -> Path:
+    """The GGUF of the best installed bundled model (of `size`, e.g. "0.5b", when given), joined and verified in
+    `models_dir`. Raises `BundledModelError` when none is installed, `ValueError` for a size not bundled."""
+    candidates = [m for m in BUNDLED_MODELS if size is None or f"-{size.lower()}-" in m.name]
+    if not candidates:
+        sizes = ", ".join(m.name.split("-")[2] for m in BUNDLED_MODELS)
+        raise ValueError(f"no bundled model of size {size!r} (bundled sizes: {sizes})")
+    for model in candidates:
         if _is_verified(model, models_dir / model.file_name) or model.part_paths() is not None:
             return join_parts(model, models_dir)
-    hints = "; or ".join(model.install_hint() for model in BUNDLED_MODELS)
+    hints = "; or ".join(model.install_hint() for model in candidates)
     raise BundledModelError(f"no bundled model is installed: {hints}")
