@@ -61,11 +61,14 @@ REPO = Path(__file__).resolve().parents[1]
 @dataclass
 class Samples:
     latencies: dict[str, list[float]] = field(default_factory=dict)
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)  # (end, since the start in s; name; s)
+    began: float = field(default_factory=time.perf_counter)
     first_token: dict[int, list[float]] = field(default_factory=dict)  # per session
     errors: dict[str, int] = field(default_factory=dict)
 
     def add(self, name: str, seconds: float) -> None:
         self.latencies.setdefault(name, []).append(seconds)
+        self.timeline.append((time.perf_counter() - self.began, name, seconds))
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -349,6 +352,7 @@ def summarize(samples: Samples, elapsed: float, args: argparse.Namespace, extra:
         "errors": samples.errors,
         "error_count": sum(samples.errors.values()),
         "endpoints": endpoints,
+        "p95_per_10s": windows(samples),
         **extra,
     }
     every = [t for times in samples.first_token.values() for t in times]
@@ -369,6 +373,21 @@ def summarize(samples: Samples, elapsed: float, args: argparse.Namespace, extra:
             "per_session_max_s": {str(n): round(max(times), 2) for n, times in sorted(samples.first_token.items())},
         }
     return summary
+
+
+def windows(samples: Samples, width: float = 10.0) -> dict[str, list[dict[str, float]]]:
+    """p95 per WIDTH-second window of the run, per endpoint: a tail at the start (warm-up, all sessions arriving
+    at once) reads differently from one spread over the run."""
+    grouped: dict[str, dict[int, list[float]]] = {}
+    for t, name, seconds in samples.timeline:
+        grouped.setdefault(name, {}).setdefault(int(t // width), []).append(seconds)
+    return {
+        name: [
+            {"from_s": w * width, "n": len(v), "p95_ms": round(1000 * percentile(v, 0.95), 1)}
+            for w, v in sorted(by_window.items())
+        ]
+        for name, by_window in grouped.items()
+    }
 
 
 def plot(runs: list[tuple[str, Samples]], out: Path) -> Path:
@@ -413,6 +432,10 @@ def print_run(label: str, summary: dict) -> None:
             f"p99={stats['p99_ms']:>8} ms  p95/baseline={stats['p95_vs_baseline']}",
             file=sys.stderr,
         )
+    for name, spans in summary["p95_per_10s"].items():
+        if name != "healthz (baseline)":
+            shown = "  ".join(f"{s['from_s']:.0f}s:{s['p95_ms']:.0f}" for s in spans)
+            print(f"[{label}] {name:>20} p95 per 10 s (ms): {shown}", file=sys.stderr)
     for name, stats in summary.get("server", {}).items():
         print(
             f"[{label}]   server {name:<28} mean={stats['mean_ms']:>7} ms  p50~{stats['p50_ms']} ms  "

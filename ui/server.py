@@ -9,7 +9,6 @@ import uvicorn
 
 from assistant.runtime import Runtime
 from ui.api.app import create_app
-from ui.api.settings import ApiSettings
 
 
 def urls(host: str, port: int) -> dict[str, str]:
@@ -58,9 +57,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def serve(runtime: Runtime, host: str = "127.0.0.1", port: int = 7860, *, gradio: bool = True) -> None:
     sock = _listen(host, port)
-    api_settings = ApiSettings()
-    sys.setswitchinterval(api_settings.switch_interval_ms / 1000)
-    app = create_app(runtime, api_settings=api_settings, warm=True, gradio=gradio)
+    app = create_app(runtime, warm=True, gradio=gradio)
     config = uvicorn.Config(
         app,
         host=host,

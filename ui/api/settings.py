@@ -29,10 +29,6 @@ class ApiSettings(BaseSettings):
     # behind a slow turn.
     max_concurrent_turns: int = Field(4, gt=0)
     max_concurrent_work: int = Field(4, gt=0)
-    # How long a thread may hold the GIL before another gets it (Python's default is 5 ms). The event loop gives
-    # the GIL up at every socket call; with turns computing in the worker threads it then waits a whole interval
-    # to get it back, several times per request. `serve` sets this for its process.
-    switch_interval_ms: float = Field(5.0, gt=0, le=100)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

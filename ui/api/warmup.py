@@ -20,7 +20,10 @@ def warmup_stages(runtime: Runtime) -> list[dict[str, Step]]:
         ensure_sample_store(runtime, progress=False)
 
     def search() -> None:
-        runtime.searcher.search("headphones", k=1)
+        # One query per language: the Chinese word segmenter loads its dictionary on first use (seconds, holding
+        # the GIL), which otherwise stalls every request in flight when the first Chinese message arrives.
+        for query in ("headphones", "蓝牙耳机"):
+            runtime.searcher.search(query, k=1)
 
     def moderation() -> None:
         runtime.moderator.warm_up()
