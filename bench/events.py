@@ -7,7 +7,10 @@ Measures, in a fresh temporary data dir (real SQLite, real Chroma):
 - live: events/s and per-event latency p50/p99 through the same method one event at a time (`POST /v1/events`);
   the latency covers validation, the event insert, the profile update and the commit;
 - baseline: the same events inserted as bare rows into the same table (no validation, no profile);
-- freshness: time from a new event to a recommendation list that reflects it (ingest + the next recommend).
+- freshness: time from a new event to a recommendation list that reflects it (ingest + the next recommend);
+- restart: how long a new process takes to have the store-wide behaviour model (co-occurrence, trending, repeat
+  rates) loading the model saved in the database, against rebuilding it from the event log (a copy of the database
+  without the saved model), and checks that both give the same model.
 Products get random unit vectors (the bench measures event handling, not embedding). Targets: >= 5,000 ev/s bulk,
 >= 1,000 ev/s live, profile update p99 <= 10 ms.
 """
@@ -16,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,9 +34,10 @@ sys.path.insert(0, str(ROOT))
 from assistant.db import make_engine  # noqa: E402
 from retrieval.catalog_store import CatalogStore  # noqa: E402
 from retrieval.chroma import make_chroma_client  # noqa: E402
-from retrieval.events import events_table  # noqa: E402
+from retrieval.events import EventLog, events_table  # noqa: E402
 from retrieval.models import Product  # noqa: E402
 from retrieval.personalization import Personalization  # noqa: E402
+from retrieval.signals import BehaviourStats, snapshots_table  # noqa: E402
 
 
 class _RandomEmbedder:
@@ -136,7 +141,27 @@ def main() -> None:
         after = [r.product.id for r in p.recommender.recommend(user, 10)]
         fresh.append(time.perf_counter() - t)
         assert target in after and after != before, "the event did not change the recommendation"
-    p.close()
+    p.close()  # saves the store-wide model, as a bulk load or a server stopping does
+
+    # --- restart: load the saved model vs rebuild it from the log -----------------------------------------------
+    source, copy = sqlite3.connect(work / "commerce.db"), sqlite3.connect(work / "rebuild.db")
+    source.backup(copy)  # a file copy would miss what is still in the write-ahead log
+    source.close()
+    copy.close()
+    rebuild_engine = make_engine(f"sqlite:///{work / 'rebuild.db'}")
+    with rebuild_engine.begin() as conn:
+        conn.execute(update(snapshots_table).values(data=None, last_id=0))
+    started = time.perf_counter()
+    loaded = BehaviourStats(EventLog(engine))
+    loaded.refresh()
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    rebuilt = BehaviourStats(EventLog(rebuild_engine))
+    rebuilt.refresh()
+    rebuild_s = time.perf_counter() - started
+    assert loaded.last_id == rebuilt.last_id and loaded.neighbours("p1", 20) == rebuilt.neighbours("p1", 20), (
+        "the saved model differs from the rebuilt one"
+    )
 
     ms = lambda xs, q: float(np.percentile(np.asarray(xs) * 1000, q))  # noqa: E731
     result = {
@@ -155,6 +180,10 @@ def main() -> None:
         "profile_vector_flush_s": round(flush_s, 3),
         "event_to_changed_recommendation_ms_p50": round(ms(fresh, 50), 2),
         "event_to_changed_recommendation_ms_max": round(max(fresh) * 1000, 2),
+        "restart_events_in_log": loaded.last_id,
+        "restart_load_saved_model_s": round(load_s, 3),
+        "restart_rebuild_from_log_s": round(rebuild_s, 3),
+        "restart_ratio_rebuild_vs_load": round(rebuild_s / load_s, 1),
         "targets": {
             "bulk >= 5000 ev/s": bulk_rate >= 5000,
             "live >= 1000 ev/s": live_rate >= 1000,

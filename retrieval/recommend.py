@@ -32,7 +32,8 @@ Put = Callable[[str, str, float], None]  # (signal, product id, value in [0, 1])
 @dataclass(frozen=True)
 class RepeatModel:
     """Logistic coefficients of P(the user buys an item again soon). Fitted on completejourney: features from the
-    events before 2017-10-04, labels from the four weeks after (all inside the training months)."""
+    events before 2017-10-04, labels from the four weeks after (all inside the training months), by
+    `python -m assistant.evals.repeat_model_fit`."""
 
     bias: float = -4.825
     recent: float = 1.364  # log(1 + purchases in the last weeks, 14-day half-life)

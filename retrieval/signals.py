@@ -49,7 +49,7 @@ class SignalConfig:
     trending_half_life_days: float = 7.0
     session_gap_s: float = 3600.0  # one user's engagements less than an hour apart form one basket/session
     max_session_items: int = 60
-    save_every: int = 20_000  # save the model once a refresh has added this many events since the last save
+    save_every: int = 20_000  # a refresh that reads this many events saves the model (live ones stay cheap)
 
 
 class BehaviourStats:
@@ -106,7 +106,7 @@ class BehaviourStats:
                 self._neighbours.clear()
                 self._ranked = None
                 self._category_top.clear()
-            if self.last_id - self.saved_id >= self.config.save_every:
+            if seen >= self.config.save_every:  # a long catch-up (a first start, a bulk load): spare the next one
                 self.save()
             return seen
 
