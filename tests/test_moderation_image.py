@@ -67,3 +67,15 @@ def _header_only_png(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_phone_size_jpeg_is_checked_from_reduced_pixels_and_truncation_still_fails(shared_data: Path) -> None:
+    photo = Image.open(shared_data / "images" / "astronaut.png").convert("RGB").resize((4032, 3024))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=90)
+    data = buffer.getvalue()
+    info, pixels = validate_image(data, "photo.jpg")
+    assert (info.width, info.height) == (4032, 3024)  # the facts come from the header
+    assert max(pixels.size) <= 512 and pixels.mode == "RGB"
+    with pytest.raises(ImageRejected, match="corrupt or truncated"):
+        validate_image(data[: len(data) - 4096], "photo.jpg")
