@@ -86,6 +86,18 @@ def test_prompt_heads_are_computed_once(llm: LlamaCppLLM) -> None:
     assert llm.stats.prompt_tokens_reused - before >= 4 * (head - 2)
 
 
+def test_system_part_alone_warms_the_head() -> None:
+    """What the dialogue engine's warm-up does: a one-token reply to the system part caches it for real turns."""
+    llm = LlamaCppLLM(_smollm2(), n_ctx=512, n_parallel=2)
+    try:
+        system = [{"role": "system", "content": SYSTEM}]
+        llm.complete(system, max_tokens=1, temperature=0.0, timeout_s=60)
+        llm.complete(chat(QUESTIONS[2]), max_tokens=4, temperature=0.0, timeout_s=60)
+        assert llm.stats.prompt_tokens_reused >= len(llm.tokenize_chat(system)) - 3  # all but "assistant\n"
+    finally:
+        llm.close()
+
+
 def test_cancelled_reply_frees_its_slot() -> None:
     llm = LlamaCppLLM(_smollm2(), n_ctx=512, n_parallel=1)
     try:

@@ -37,6 +37,7 @@ log = logging.getLogger("assistant.dialogue")
 
 # Prompts whose answer is followed by the data it rests on (attributes, policy text).
 _CITED = frozenset({"product_answer", "policy_answer"})
+_WARM_PROMPTS = ("shopping_reply", "policy_answer", "product_answer")
 # Intents a message that also gives an identity is treated as an identification instead.
 _PASSING = frozenset({Intent.SMALL_TALK, Intent.OUT_OF_SCOPE, Intent.PRODUCT_SEARCH, Intent.RECOMMENDATION})
 
@@ -120,6 +121,22 @@ class DialogueEngine:
             self._classifier.warm_up()
         if self._recommend is not None:
             self._recommend("warm-up", 1)
+        self._warm_prompt_heads()
+
+    def _warm_prompt_heads(self) -> None:
+        """Has the model read the system part of the main reply templates (English) once: a local model keeps
+        prompt heads cached, so the first turns after a start, arriving together, only read their own part."""
+        llm = self.llm
+        if llm is None:
+            return
+        for name in _WARM_PROMPTS:
+            prompt = load_prompt(name)
+            system = prompt.messages(**({key: "" for key in prompt.placeholders} | {"language": "English"}))[:1]
+            try:
+                llm.complete(system, max_tokens=1, temperature=0.0, timeout_s=self.generation.timeout_s)
+            except Exception as exc:  # a warm-up only: the turns fall back to templates on their own
+                log.warning("warming prompt %s failed: %s", name, exc)
+                return
 
     @property
     def llm(self) -> LLM | None:
