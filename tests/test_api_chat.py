@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +158,40 @@ def test_body_limit_holds_without_content_length(server: str) -> None:
     with httpx.Client(base_url=server, timeout=30) as c:
         r = c.post("/v1/chat", content=chunks(), headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
+def test_metrics_place_a_turn_in_its_pool_and_stages(client: httpx.Client) -> None:
+    """The server's own view that `bench/load.py` reads: time waited for a worker slot, per pool, and per stage."""
+    assert client.post("/v1/chat", json={"message": "show me laptops", "user_id": "metrics-1"}).status_code == 200
+    assert client.get("/v1/search", params={"q": "laptop"}).status_code == 200
+    text = client.get("/metrics").text
+    counts = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith(("commerce_worker_slot_wait_seconds_count", "commerce_turn_stage_seconds_count"))
+    }
+    assert counts['commerce_worker_slot_wait_seconds_count{pool="turn"}'] >= 1
+    assert counts['commerce_worker_slot_wait_seconds_count{pool="work"}'] >= 1
+    assert counts['commerce_turn_stage_seconds_count{stage="moderation"}'] >= 1
+
+
+def test_warm_up_loads_the_chinese_segmenter(tmp_path: Path) -> None:
+    """Its first use costs seconds holding the GIL: the warm-up pays it, not the first Chinese shopper (and every
+    request in flight with them). A fresh process, so nothing else has loaded it."""
+    script = (
+        "import sys, jieba\n"
+        "from assistant.config import Settings\n"
+        "from assistant.runtime import Runtime\n"
+        "from ui.api.warmup import warmup_stages\n"
+        "stages = warmup_stages(Runtime(Settings(data_dir=sys.argv[1], llm='none')))\n"
+        "stages[1]['catalog']()\n"
+        "assert not jieba.dt.initialized\n"
+        "stages[2]['search']()\n"
+        "print(jieba.dt.initialized)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "data")], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"
