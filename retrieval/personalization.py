@@ -28,7 +28,7 @@ class Personalization:
         profile_config: ProfileConfig | None = None,
         signal_config: SignalConfig | None = None,
         weights: RankWeights | None = None,
-        vector_flush_interval_s: float = 1.0,
+        vector_flush_interval_s: float = 5.0,
     ) -> None:
         self.engine = engine
         self.pseudonymizer = Pseudonymizer(load_or_create_key(data_dir))
