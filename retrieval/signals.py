@@ -88,15 +88,20 @@ class BehaviourStats:
     def refresh(self) -> int:
         """Catches up with events stored since the last refresh (by any process); returns how many."""
         with self._lock:
+            cols = snapshots_table.c
             with self.log.engine.connect() as conn:
-                row = conn.execute(select(snapshots_table).where(snapshots_table.c.name == SNAPSHOT)).first()
-            epoch = row.epoch if row is not None else 0
-            if epoch != self.epoch:  # first use, or a user was erased (by any process) since this model was built
+                epoch = conn.execute(select(cols.epoch).where(cols.name == SNAPSHOT)).scalar() or 0
+                saved = None
+                if epoch != self.epoch:  # first use, or a user was erased (by any process) since the model was built
+                    saved = conn.execute(
+                        select(cols.last_id, cols.data).where(cols.name == SNAPSHOT, cols.epoch == epoch)
+                    ).first()
+            if epoch != self.epoch:
                 self.reset()
                 self.epoch = epoch
-                if row is not None and row.data is not None:
-                    self._load(orjson.loads(zlib.decompress(row.data)))
-                    self.last_id = self.saved_id = row.last_id
+                if saved is not None and saved.data is not None:
+                    self._load(orjson.loads(zlib.decompress(saved.data)))
+                    self.last_id = self.saved_id = saved.last_id
             seen = 0
             for event_id, event in self.log.since(self.last_id):
                 self._add(event)
