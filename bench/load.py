@@ -210,6 +210,7 @@ def server_view(before: Histograms, after: Histograms) -> dict[str, dict[str, fl
         "commerce_http_request_seconds": "route",
         "commerce_worker_slot_wait_seconds": "slot wait",
         "commerce_turn_stage_seconds": "stage",
+        "commerce_chat_first_token_seconds": "first token (stream)",
     }
     view: dict[str, dict[str, float | int | None]] = {}
     for (name, labels), buckets in after.items():
@@ -225,7 +226,7 @@ def server_view(before: Histograms, after: Histograms) -> dict[str, dict[str, fl
         if label.get("method"):
             what = f"{label['method']} {what}"
         p50, p95 = histogram_quantile(delta, 0.5), histogram_quantile(delta, 0.95)
-        view[f"{wanted[name]}: {what}"] = {
+        view[f"{wanted[name]}: {what}" if what else wanted[name]] = {
             "n": int(n),
             "mean_ms": round(1000 * delta.get("sum", 0.0) / n, 1),
             "p50_ms": round(1000 * p50, 1) if p50 is not None else None,
