@@ -111,7 +111,6 @@ class BatchScheduler:
         n_ctx_seq: int,
     ) -> None:
         self._lib = llama_cpp
-        self._model = model
         self._ctx = ctx
         self._memory = llama_cpp.llama_get_memory(ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(model)
