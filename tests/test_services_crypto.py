@@ -17,13 +17,14 @@ pytestmark = pytest.mark.services
 def test_encrypted_on_postgres_and_rotated(engines: Engines, tmp_path: Path) -> None:
     old, new = generate_key(), generate_key()
     env = base_env(tmp_path / "data", engines, COMMERCE_ASSISTANT_ENCRYPTION_KEYS=old)
-    turn = cli("chat", "--message", "please ship to 12 Harbor Street", "--user", "mia", "--json", env=env)
+    # No PII in the message: stored messages are masked anyway (the PII map lives in the session state).
+    turn = cli("chat", "--message", "any noise cancelling headphones?", "--user", "mia", "--json", env=env)
     assert turn.returncode == 0, turn.stderr
     db = create_engine(engines.database_url)
     with db.connect() as conn:
         contents = [r[0] for r in conn.execute(text("SELECT content FROM chat_messages"))]
     assert contents and all(c.startswith(PREFIX) for c in contents)
-    assert not any("Harbor" in c for c in contents)
+    assert not any("headphones" in c for c in contents)
 
     rotated = cli("keys", "rotate", env={**env, "COMMERCE_ASSISTANT_ENCRYPTION_KEYS": f"{new},{old}"})
     assert rotated.returncode == 0, rotated.stderr
@@ -31,4 +32,4 @@ def test_encrypted_on_postgres_and_rotated(engines: Engines, tmp_path: Path) -> 
     with db.connect() as conn:
         after = [r[0] for r in conn.execute(text("SELECT content FROM chat_messages"))]
     db.dispose()
-    assert any("Harbor" in Cipher([new]).decrypt(c) for c in after)
+    assert any("headphones" in Cipher([new]).decrypt(c) for c in after)
