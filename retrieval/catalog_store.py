@@ -3,11 +3,15 @@
 Products round-trip exactly: the full `Product` JSON is stored in the `product` metadata field (Chroma metadata
 values must be scalars); `brand`, `category`, `price` and `in_stock` are stored alongside for Chroma `where` filters.
 The collection's metadata holds the embedder name (vectors from different models never mix) and a `revision`
-token that changes on every write, so search indexes in any process can tell when they are stale.
+token that changes on every write, so search indexes in any process can tell when they are stale. Reading that
+token is a Chroma round trip, a quarter of a chat turn's CPU when done on every search, so it is re-read at most
+once per `REVISION_TTL_S`: another process's ingest is seen within that time, this process's own writes at once.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,6 +24,7 @@ from retrieval.embeddings import Embedder
 from retrieval.models import Product
 
 COLLECTION = "products"
+REVISION_TTL_S = 1.0
 
 
 class EmbedderMismatchError(RuntimeError):
@@ -33,6 +38,8 @@ class CatalogStore:
         self.client = client
         self.embedder = embedder
         self.name = collection
+        self._revision: tuple[str, float] | None = None  # (token, monotonic time read)
+        self._revision_lock = threading.Lock()
         self.collection = client.get_or_create_collection(
             collection,
             configuration={"hnsw": {"space": "cosine"}},
@@ -107,9 +114,14 @@ class CatalogStore:
         return products, vectors
 
     def revision(self) -> str:
-        """A token that changes whenever the collection is written (by any process)."""
-        meta = self.client.get_collection(self.name, embedding_function=None).metadata or {}
-        return str(meta.get("revision", ""))
+        """A token that changes whenever the collection is written (by any process; see REVISION_TTL_S)."""
+        cached = self._revision
+        if cached is not None and time.monotonic() - cached[1] < REVISION_TTL_S:
+            return cached[0]
+        with self._revision_lock:
+            meta = self.client.get_collection(self.name, embedding_function=None).metadata or {}
+            self._revision = (str(meta.get("revision", "")), time.monotonic())
+            return self._revision[0]
 
     # --- writing -------------------------------------------------------------------------------------------
     def upsert(self, products: Sequence[Product], vectors: np.ndarray | None = None) -> None:
@@ -135,6 +147,7 @@ class CatalogStore:
         meta = dict(self.collection.metadata or {})
         meta["revision"] = _new_revision()
         self.collection.modify(metadata=meta)
+        self._revision = (meta["revision"], time.monotonic())
 
 
 EMBED_DESCRIPTION_WORDS = 8

@@ -17,6 +17,7 @@ from service_engines import free_port
 from assistant.config import Settings
 from assistant.runtime import Runtime
 from assistant.store.loading import ensure_sample_store
+from retrieval.catalog_store import REVISION_TTL_S
 from ui.api import create_app
 from ui.api.settings import ApiSettings
 
@@ -77,6 +78,8 @@ def test_chroma_down_gives_503_and_recovers(chroma_server: ChromaServer, tmp_pat
         assert client.post("/v1/events", json=event).status_code == 200
 
         chroma_server.stop()
+        # Search reads the catalog revision at most once per REVISION_TTL_S; past that it must notice the outage.
+        time.sleep(REVISION_TTL_S + 0.1)
         for method, path, body in (("GET", "/v1/search?q=headphones", None),):
             r = client.request(method, path, json=body)
             assert r.status_code == 503, (path, r.status_code, r.text)
