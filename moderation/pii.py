@@ -11,14 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
-_CN_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+_CN_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 # Issuer numbers start with 2-6 (Mastercard, Amex/JCB/Diners, Visa, Discover/UnionPay).
-_CARD = re.compile(r"(?<![\d-])[2-6](?:[ -]?\d){12,18}(?![\d-])")
-_CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
+_CARD = re.compile(r"(?<![\dA-Za-z-])[2-6](?:[ -]?\d){12,18}(?![\dA-Za-z-])")
+_CN_MOBILE = re.compile(r"(?<![\dA-Za-z+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![\dA-Za-z])")
 # International numbers need a leading +/00 country code; national ones need the usual separators so that order
 # numbers, SKUs and prices are never mistaken for phones.
 _INTL_PHONE = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?!\d)")
-_NATIONAL_PHONE = re.compile(r"(?<!\d)(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?!\d)")
+_NATIONAL_PHONE = re.compile(r"(?<![\dA-Za-z])(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\dA-Za-z])")
 _STREET_SUFFIX = (
     r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy"
     r"|Square|Sq|Highway|Hwy|Circle|Cir|Trail|Alley"

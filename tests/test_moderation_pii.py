@@ -37,6 +37,13 @@ def test_checksums_keep_look_alikes_unmasked() -> None:
     assert mask_pii(text)[0] == text
 
 
+def test_digit_runs_inside_identifiers_are_not_pii() -> None:
+    # Request ids and SKUs are hex or alphanumeric tokens; a phone-shaped run inside one is not a phone number.
+    for text in ("request 9f3a13812345678bc0e1 failed", "sku AB4111111111111111Z", "id x110105194912310021y"):
+        assert mask_pii(text)[0] == text, text
+    assert mask_pii("电话13812345678")[0] == "电话[PHONE_1]"
+
+
 def test_map_keeps_placeholders_stable_across_turns() -> None:
     pii_map = PiiMap()
     first, _ = mask_pii("my email is a.b@shop.example", pii_map)
