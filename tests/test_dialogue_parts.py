@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant.db import make_engine
-from assistant.dialogue.grounding import Facts, GroundedProduct, SentenceGuard, guard_text
+from assistant.dialogue.grounding import Facts, GroundedProduct, SentenceGuard, amounts_in, guard_text
 from assistant.dialogue.intents import Intent, route
 from assistant.dialogue.references import resolve
 from assistant.dialogue.slots import extract
@@ -133,6 +134,24 @@ def test_grounding_while_streaming() -> None:
     assert guard.feed(" Both cost $5.") + guard.feed(" Bye") == "day! "
     assert guard.flush() == "Bye"
     assert (guard.report.corrected, guard.report.removed) == (1, 1)
+
+
+def test_guard_shows_ordinary_words_at_once_and_holds_a_forming_status() -> None:
+    guard = SentenceGuard(FACTS)
+    # "return" is an ordinary word here: shown as soon as the next word proves it is not "return requested".
+    assert [guard.feed(t) for t in ["You", " can", " return", " it", " easily", "."]] == [
+        "", "You ", "can ", "", "return it ", "",
+    ]  # fmt: skip
+    assert guard.flush() == "easily."
+    guard = SentenceGuard(FACTS)
+    shown = [guard.feed(t) for t in ["Order", " #W1234567", " is", " return", " requested", ".", " Ok"]]
+    assert "".join(shown) == "Order #W1234567 is pending. "
+
+
+def test_guard_lets_the_customer_budget_be_repeated() -> None:
+    facts = replace(FACTS, amounts=amounts_in("headphones under 100 dollars"))
+    assert guard_text("Here are headphones under 100 dollars.", facts)[0] == "Here are headphones under 100 dollars."
+    assert guard_text("Here are headphones under 100 dollars.", FACTS)[0] == ""
 
 
 def test_sessions_survive_a_new_engine(tmp_path: Path) -> None:

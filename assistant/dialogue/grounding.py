@@ -24,11 +24,15 @@ _DAYS = re.compile(r"\b(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:business\s+|working\s+
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s?%")
 _BOUNDARY = re.compile(r"[.!?;](?=\s)\s*|[。！？；]\s*|\n+")
 _RISKY = re.compile(
-    r"\d|[$¥￥€£%]|元|天|\b(pending|processed|delivered|cancell?ed|shipped|return|exchange|refund|stock|available|"
-    r"unavailable|sold)\w*|有货|缺货|现货|售罄|退|发货",
+    r"\d|[$¥￥€£%]|元|天|\b(pending|processed|delivered|cancell?ed|shipped|stock|available|unavailable|sold)\w*"
+    r"|\b(return|exchange)\s+request|有货|缺货|现货|售罄|退|发货",
     re.I,
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# "return" and "exchange" are ordinary words until "requested" makes them an order status: hold the word back
+# until the next one shows which.
+_STATUS_START = re.compile(r"\b(?:return|exchange)\s*$", re.I)
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s+|(?<=[。！？；])|\n+")
 
 
@@ -53,6 +57,11 @@ class Facts:
 
     def allowed_amounts(self) -> set[float]:
         return self.amounts | {p.price for p in self.products if p.price is not None}
+
+
+def amounts_in(text: str) -> set[float]:
+    """Every number in TEXT as an amount: what the customer wrote ("under 100 dollars") may be said back."""
+    return {float(raw.replace(",", "")) for raw in _NUMBER.findall(text)}
 
 
 @dataclass
@@ -108,6 +117,8 @@ class SentenceGuard:
             out.append(self._finish(sentence))
         if not _RISKY.search(self._buffer):
             cut = len(self._buffer) if _CJK.search(self._buffer) else self._buffer.rfind(" ") + 1
+            if forming := _STATUS_START.search(self._buffer[:cut]):
+                cut = forming.start()
             if cut > self._released:
                 out.append(self._buffer[self._released : cut])
                 self._released = cut

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from assistant.dialogue.grounding import Facts, GroundedProduct
+from assistant.dialogue.grounding import Facts, GroundedProduct, amounts_in
 from assistant.dialogue.handlers.base import Draft, Turn
 from assistant.dialogue.intents import Intent
 from assistant.dialogue.references import descriptive_words, resolve
@@ -69,10 +69,10 @@ def shown_product(product: Product) -> ShownProduct:
     )
 
 
-def grounded(products: list[Product]) -> Facts:
+def grounded(products: list[Product], customer_text: str = "") -> Facts:
     return Facts(
         products=[GroundedProduct(p.id, p.title, p.price, p.in_stock, p.brand) for p in products],
-        amounts={v.price for p in products for v in p.variants if v.price is not None},
+        amounts={v.price for p in products for v in p.variants if v.price is not None} | amounts_in(customer_text),
     )
 
 
@@ -177,7 +177,7 @@ class ShoppingHandler:
         return Draft(
             reply=f"{head}\n{lines}",
             products=[card(h.product, h.why) for h in hits],
-            facts=grounded(products),
+            facts=grounded(products, customer_text=turn.redacted),
             prompt="shopping_reply",
             # The model sees the top three only: a shorter prompt is a sooner first token; the cards show all.
             prompt_vars={
