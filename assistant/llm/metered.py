@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 
-from assistant.llm.base import LLM, LLMTimeout, Messages
+from assistant.llm.base import LLM, LLMTimeout, Messages, StreamingLLM
 
 
 class TokenMeter:
@@ -31,8 +31,8 @@ class TokenMeter:
             return self.requests, self.tokens, dict(self.failures)
 
 
-class MeteredLLM:
-    """The same LLM, counted. `name` and `model_id` are the wrapped model's."""
+class MeteredLLM(StreamingLLM):
+    """The same LLM, counted. `name` and `model_id` are the wrapped model's; `complete` joins the counted stream."""
 
     def __init__(self, inner: LLM, meter: TokenMeter) -> None:
         self.inner = inner
@@ -60,27 +60,6 @@ class MeteredLLM:
             ):
                 self.meter.add(tokens=1)
                 yield piece
-        except LLMTimeout:
-            self.meter.add(failure="timeout")
-            raise
-        except Exception:
-            self.meter.add(failure="error")
-            raise
-
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        stop: list[str] | None = None,
-        timeout_s: float,
-    ) -> str:
-        self.meter.add(requests=1)
-        try:
-            return self.inner.complete(
-                messages, max_tokens=max_tokens, temperature=temperature, stop=stop, timeout_s=timeout_s
-            )
         except LLMTimeout:
             self.meter.add(failure="timeout")
             raise
