@@ -208,6 +208,11 @@ class UserProfile:
         history = stat.history * 2.0 ** (-(now - self.t0) / (config.history_half_life_days * DAY))
         return interest / unit, history / unit
 
+    def category_habit(self, category: str, now: float, config: ProfileConfig) -> float:
+        """The user's decayed engagement with a category at `now`, in purchase units (history half-life)."""
+        decay = 2.0 ** (-(now - self.t0) / (config.history_half_life_days * DAY))
+        return self.categories.get(category, 0.0) * decay / EVENT_WEIGHTS["purchase"]
+
     def interest_scores(self) -> dict[str, float]:
         return _relative({pid: s.interest for pid, s in self.items.items()})
 

