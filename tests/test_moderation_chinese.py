@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +66,20 @@ def test_explicit_lexicon_hits_stay_high() -> None:
 def test_text_without_chinese_is_left_to_the_english_checks() -> None:
     assert chinese_abuse("You are a pathetic moron.") == ChineseAbuse()
     assert chinese_abuse("").offence is None
+
+
+def test_warm_up_builds_the_offence_head() -> None:
+    """In a fresh process: the moderator's (English) warm-up pays for the head, not the first Chinese customer."""
+    code = (
+        "import moderation.chinese_offence as c\n"
+        "from moderation.moderator import Moderator\n"
+        "assert c._model is None\n"
+        "Moderator().warm_up()\n"
+        "assert c._model is not None\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_offence_seeds_are_chinese_labelled_and_not_evaluation_text() -> None:
