@@ -7,10 +7,11 @@ import math
 import time
 from collections import Counter
 
+import pandas as pd
 import pytest
 
 from assistant.config import Settings
-from assistant.evals.recommend import metrics
+from assistant.evals.recommend import metrics, repeat_ceiling
 from assistant.runtime import Runtime
 from retrieval.search import ProductSearcher
 
@@ -135,6 +136,14 @@ def test_eval_metrics_on_a_hand_computed_case() -> None:
     assert got["ndcg@3"] == pytest.approx((ndcg_a + 1.0) / 2)
     assert got["coverage"] == pytest.approx(5 / 10)
     assert got["diversity"] == pytest.approx((2 / 3 + 3 / 3) / 2)
+
+
+def test_repeat_ceiling_on_a_hand_computed_case() -> None:
+    train = pd.DataFrame({"household_id": [1, 1, 1, 2], "product_id": [10, 11, 12, 10]})
+    truth = {"1": {"10", "11", "99", "98"}, "2": {"11"}}
+    got = repeat_ceiling(train, truth, k=1)
+    assert got["test_items_bought_before"] == pytest.approx((2 / 4 + 0) / 2)
+    assert got["oracle_repeat_recall@1"] == pytest.approx((1 / 4 + 0) / 2)  # one place: one of its two repeats
 
 
 def _co_purchases(p, n: int, prefix: str) -> None:  # type: ignore[no-untyped-def]

@@ -172,6 +172,16 @@ def baselines(train: pd.DataFrame, users: list[str], personalization: Personaliz
     return {"popularity": {uid: popular[:k] for uid in users}, "buy-again": buy_again, "co-occurrence": cooccurrence}
 
 
+def repeat_ceiling(train: pd.DataFrame, truth: dict[str, set[str]], k: int) -> dict[str, float]:
+    """How much of the test is repeat buying: the share of each household's test products it bought in training,
+    and the recall@k of an oracle that knows which of its own past products it buys (the ceiling of any
+    repeat-only ranking)."""
+    owned = {str(uid): set(group["product_id"].astype(str)) for uid, group in train.groupby("household_id")}
+    repeats = [len(items & owned.get(uid, set())) / len(items) for uid, items in truth.items()]
+    oracle = [min(len(items & owned.get(uid, set())), k) / len(items) for uid, items in truth.items()]
+    return {"test_items_bought_before": float(np.mean(repeats)), f"oracle_repeat_recall@{k}": float(np.mean(oracle))}
+
+
 def metrics(
     recs: Recs, truth: dict[str, set[str]], catalog_size: int, category: dict[str, str], k: int
 ) -> dict[str, float]:
@@ -257,6 +267,7 @@ def run_recommend_eval(
             "test_weeks": config.test_weeks, "test_households": len(users), "catalog_products": len(known),
             "training_events": events, "test_transactions": len(test),
             "test_items_unseen_in_training": float(np.mean([len(t - known) / len(t) for t in truth.values()])),
+            **repeat_ceiling(train, truth, config.k),
         },
         "methods": results,
         "best_baseline": best_name,
