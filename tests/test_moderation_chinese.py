@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +39,15 @@ ANGRY_COMPLAINTS = [
 ]
 
 
+def _judged(text: str, moderator: Moderator) -> ChineseAbuse:
+    """The lexicons with the real offence head's probability, as the text classifier combines them."""
+    head = moderator.text_classifier.chinese_offence
+    return chinese_abuse(text, head.probability([text])[0])
+
+
 @pytest.mark.parametrize("text", IMPLICIT_ATTACKS)
 def test_implicit_attacks_on_a_group_are_hate(text: str, text_moderator: Moderator) -> None:
-    zh = chinese_abuse(text)
+    zh = _judged(text, text_moderator)
     assert zh.targets_group
     assert zh.hate >= 0.5, zh
     verdict = text_moderator.check_text(text)
@@ -52,10 +56,12 @@ def test_implicit_attacks_on_a_group_are_hate(text: str, text_moderator: Moderat
 
 
 @pytest.mark.parametrize("text", TALK_ABOUT_GROUPS + ANGRY_COMPLAINTS)
-def test_talk_about_groups_and_angry_complaints_are_not_offence(text: str) -> None:
-    zh = chinese_abuse(text)
+def test_talk_about_groups_and_angry_complaints_are_not_offence(text: str, text_moderator: Moderator) -> None:
+    zh = _judged(text, text_moderator)
     assert zh.offence is not None and zh.offence < 0.5, zh
     assert zh.hate < 0.5 and zh.harassment < 0.5, zh
+    verdict = text_moderator.check_text(text)
+    assert not {"hate", "harassment"} & set(verdict.flags), verdict.categories
 
 
 def test_explicit_lexicon_hits_stay_high() -> None:
@@ -66,20 +72,6 @@ def test_explicit_lexicon_hits_stay_high() -> None:
 def test_text_without_chinese_is_left_to_the_english_checks() -> None:
     assert chinese_abuse("You are a pathetic moron.") == ChineseAbuse()
     assert chinese_abuse("").offence is None
-
-
-def test_warm_up_builds_the_offence_head() -> None:
-    """In a fresh process: the moderator's (English) warm-up pays for the head, not the first Chinese customer."""
-    code = (
-        "import moderation.chinese_offence as c\n"
-        "from moderation.moderator import Moderator\n"
-        "assert c._model is None\n"
-        "Moderator().warm_up()\n"
-        "assert c._model is not None\n"
-    )
-    root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_offence_seeds_are_chinese_labelled_and_not_evaluation_text() -> None:
@@ -105,7 +97,7 @@ def _cold_halves(rows: list[dict[str, str]]) -> tuple[list[int], list[int]]:
 
 
 @pytest.mark.slow
-def test_cold_held_out_half(shared_data: Path) -> None:
+def test_cold_held_out_half(shared_data: Path, text_moderator: Moderator) -> None:
     """The lexicons and the offence head together, on the half of COLD dev whose errors were never read."""
     path = shared_data / "moderation" / "cold-chinese-offensive-dev.csv"
     with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -114,6 +106,6 @@ def test_cold_held_out_half(shared_data: Path) -> None:
     assert not text & {t for _, t in chinese_seeds()}
     _, held_out = _cold_halves(rows)
     labels = np.array([rows[i]["label"] == "1" for i in held_out])
-    scores = np.array([chinese_abuse(rows[i]["TEXT"]).offence or 0.0 for i in held_out])
+    scores = np.array([_judged(rows[i]["TEXT"], text_moderator).offence or 0.0 for i in held_out])
     assert f1_score(labels, scores >= 0.5) >= 0.75
     assert average_precision_score(labels, scores) >= 0.8
