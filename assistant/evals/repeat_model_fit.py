@@ -6,8 +6,8 @@ weeks)) on the completejourney training months only, so the test weeks of `eval 
 
 Each fit cutoff gives one row per (household, product bought before it), with the model's features as of the
 cutoff and the label "bought again in the `--weeks` after it"; the rows of all cutoffs are fitted together (every
-label window must end by the test cutoff, 2017-11-01). `--households 0` uses all 2,469 households (more rows, a
-steadier fit); product popularity is then rescaled to the 500 households `eval recommend` replays.
+label window must end by the test cutoff, 2017-11-01). `--households 0` uses all 2,469 households, whose training
+events `eval recommend` replays (store-wide figures such as popularity are on that scale).
 
 `--validate DATE` scores a model fitted on `--fit-cutoffs` (label windows ending by DATE) on the window after DATE,
 against buy-again and the shipped coefficients, on owned products (recall@20 topped up by popularity).
@@ -31,7 +31,6 @@ from retrieval.profiles import DAY, ProfileConfig
 from retrieval.recommend import RepeatModel
 
 FEATURES = ("recent", "habit", "cadence", "repeat_rate", "popularity", "category")
-EVAL_HOUSEHOLDS = 500  # `eval recommend`'s default sample: popularity counts are on its scale
 
 
 def load_purchases(households: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
@@ -68,7 +67,6 @@ def repeat_features(before: pd.DataFrame, now: float, categories: pd.Series, con
         n=("ts", "size"), recent=("recent", "sum"), habit=("habit", "sum"), first=("ts", "min"), last=("ts", "max"),
         category=("category", "first"),
     ).reset_index()
-    scale = EVAL_HOUSEHOLDS / pairs["uid"].nunique()
     buys = pairs.groupby("pid")["n"].sum()
     buyers = pairs.groupby("pid").size()
     interval = np.where(pairs["n"] > 1, (pairs["last"] - pairs["first"]) / DAY / (pairs["n"] - 1).clip(lower=1), 0.0)
@@ -82,7 +80,7 @@ def repeat_features(before: pd.DataFrame, now: float, categories: pd.Series, con
             "habit": np.log1p(pairs["habit"]),
             "cadence": np.log1p(interval),
             "repeat_rate": np.log((buys / buyers).reindex(pairs["pid"]).to_numpy()),
-            "popularity": np.log1p(buys.reindex(pairs["pid"]).to_numpy() * scale),
+            "popularity": np.log1p(buys.reindex(pairs["pid"]).to_numpy()),
             "category": np.log1p(np.where(pairs["category"] != "", own_category, 0.0)),
         }
     )
