@@ -41,7 +41,8 @@ def suites(data: Path) -> list[Suite]:
             ("--judgements", str(icecat / "search-judgements-dev.csv"), "--catalog", str(icecat)),
         ),
         Suite("moderation", ("moderation",), ("--data", str(data)), ("--limit", "200")),
-        Suite("recommend", (), (), ("--households", "60")),
+        # Quick: 60 households trained on their own events only (replaying the whole store takes minutes).
+        Suite("recommend", (), (), ("--households", "60", "--train-on", "sample")),
         Suite(
             "dialogue",
             ("retail-store",),
