@@ -14,7 +14,7 @@ from assistant.config import Settings
 from assistant.runtime import Runtime
 from assistant.store.loading import SAMPLE_STORE_DIR, ensure_sample_store
 
-EVENTS = 6000
+EVENTS = 60_000  # a load of several seconds: the kill must land while batches are still coming
 
 
 def _count(data_dir: Path) -> int:
