@@ -123,12 +123,13 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             pd.Timestamp(cutoff)
         except ValueError as exc:
             raise UserError(f"--cutoff: not a date: {cutoff!r}") from exc
+        try:
+            config = RecommendEvalConfig(
+                households=households, seed=seed, cutoff=cutoff, test_weeks=test_weeks, k=k, train_on=train_on
+            )
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
         runtime = _runtime()
-        if train_on not in ("all", "sample"):
-            raise UserError(f"--train-on: 'all' or 'sample', not {train_on!r}")
-        config = RecommendEvalConfig(
-            households=households, seed=seed, cutoff=cutoff, test_weeks=test_weeks, k=k, train_on=train_on
-        )
         summary = run_recommend_eval(
             runtime.settings.data_dir / "eval-recommend", out.expanduser(), runtime.embedder, config,
             progress=lambda msg: typer.echo(msg, err=True),

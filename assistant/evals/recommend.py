@@ -54,6 +54,10 @@ class RecommendEvalConfig:
     k: int = 20
     batch: int = 5000
 
+    def __post_init__(self) -> None:
+        if self.train_on not in ("all", "sample"):
+            raise ValueError(f"--train-on: 'all' or 'sample', not {self.train_on!r}")
+
 
 def load_journey(config: RecommendEvalConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(training transactions of all households or of the sample, test transactions of the sampled households,
@@ -65,8 +69,6 @@ def load_journey(config: RecommendEvalConfig) -> tuple[pd.DataFrame, pd.DataFram
     households = np.sort(tx["household_id"].unique())
     rng = np.random.default_rng(config.seed)
     sample = rng.choice(households, size=min(config.households, len(households)), replace=False)
-    if config.train_on not in ("all", "sample"):
-        raise ValueError(f"train_on must be 'all' or 'sample', not {config.train_on!r}")
     # A few transactions name products missing from the product table; they cannot be described or ingested.
     tx = tx[tx["product_id"].isin(products["product_id"])]
     in_sample = tx["household_id"].isin(sample)
