@@ -17,34 +17,10 @@ _POLICY_ZH = {
     "修改": "modify", "地址": "address", "支付": "payment", "礼品卡": "gift card", "身份": "authenticate identity",
     "多久": "days", "到账": "refunded days", "人工": "human agent",
 }  # fmt: skip
-_POLICY_STOP = set(
-    [
-        "the",
-        "a",
-        "an",
-        "to",
-        "of",
-        "and",
-        "or",
-        "is",
-        "are",
-        "can",
-        "i",
-        "my",
-        "you",
-        "your",
-        "what",
-        "how",
-        "do",
-        "does",
-        "be",
-        "it",
-        "for",
-        "in",
-        "on",
-        "with",
-    ]
-)
+_POLICY_STOP = {
+    "the", "a", "an", "to", "of", "and", "or", "is", "are", "can", "i", "my", "you", "your", "what", "how", "do",
+    "does", "be", "it", "for", "in", "on", "with",
+}  # fmt: skip
 
 
 def policy_passages(policy: str) -> list[str]:
