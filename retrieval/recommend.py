@@ -4,8 +4,8 @@ names each signal's share of the score.
 Signals (each scaled to [0, 1] before weighting):
 - history: the chance the user buys a product they bought or carted before again, from a logistic model of their
   recent and long-run engagement with it, their buying cadence, how much they buy in its category, how often the
-  store's buyers buy it again (milk is re-bought, a TV is not) and how many buy it (`RepeatModel`, fitted on the
-  completejourney training months);
+  store's buyers buy it again (milk is re-bought, a TV is not), how many buy it, and how loyal the user is to it
+  among their products in its category (`RepeatModel`, fitted on the completejourney training months);
 - recent: what the user viewed or carted lately (short memory);
 - similar: cosine between the user's interest vector and the product's vector;
 - cooccur: products bought or viewed in the same sessions as the user's products (learned from all events);
@@ -20,14 +20,68 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from retrieval.models import Product
 from retrieval.privacy import Pseudonymizer
 from retrieval.product_lookup import ProductLookup
-from retrieval.profiles import DAY, ProfileStore, UserProfile
+from retrieval.profiles import DAY, ProfileConfig, ProfileStore, UserProfile
 from retrieval.signals import BehaviourStats
 
 Put = Callable[[str, str, float], None]  # (signal, product id, value in [0, 1])
+
+
+@dataclass(frozen=True)
+class RepeatFeatures:
+    """What the repeat model knows of one product a user bought (or carted) before, in the units it was fitted in."""
+
+    recent: float  # purchases in the last weeks (14-day half-life), in purchase units
+    habit: float  # purchases over months (180-day half-life)
+    interval_days: float  # mean days between its purchases (0 before a second one)
+    repeat_rate: float  # purchases per buyer, store-wide
+    buys: int  # purchases of it, store-wide
+    category: float  # the user's purchases in its category (180-day half-life)
+    # Loyalty within the category, from the user's products that share it (all 1 / False / 1 without a category):
+    share: float = 1.0  # its part of the user's habit in the category: the usual choice or an occasional one
+    recent_share: float = 1.0  # the same over the last weeks
+    switched: bool = False  # the user's latest purchase in the category is another product
+    variety: int = 1  # how many of the user's products are in the category
+
+    @classmethod
+    def of(
+        cls, profile: UserProfile, owned: list[str], categories: dict[str, str], stats: BehaviourStats, now: float,
+        config: ProfileConfig,
+    ) -> dict[str, RepeatFeatures]:
+        """The features of each of the user's `owned` products (`categories`: product id -> its category)."""
+        decayed = {pid: profile.decayed(profile.items[pid], now, config) for pid in owned}
+        shelves: dict[str, list[str]] = {}
+        for pid in owned:
+            if categories.get(pid):
+                shelves.setdefault(categories[pid], []).append(pid)
+        out: dict[str, RepeatFeatures] = {}
+        for pid in owned:
+            stat = profile.items[pid]
+            recent, habit = decayed[pid]
+            loyalty: dict[str, Any] = {}
+            shelf = shelves.get(categories.get(pid, ""))
+            if shelf:
+                shelf_recent = sum(decayed[p][0] for p in shelf)
+                loyalty = {
+                    "share": habit / max(sum(decayed[p][1] for p in shelf), 1e-12),
+                    "recent_share": recent / shelf_recent if shelf_recent > 1e-12 else 1.0,
+                    "switched": stat.last_bought < max(profile.items[p].last_bought for p in shelf),
+                    "variety": len(shelf),
+                }
+            out[pid] = cls(
+                recent=recent,
+                habit=habit,
+                interval_days=stat.purchase_interval_days() or 0.0,
+                repeat_rate=stats.repeat_rate(pid),
+                buys=stats.purchase_count(pid),
+                category=profile.category_habit(categories[pid], now, config) if categories.get(pid) else 0.0,
+                **loyalty,
+            )
+        return out
 
 
 @dataclass(frozen=True)
@@ -36,25 +90,33 @@ class RepeatModel:
     (all households): features as of 2017-06-28 and 2017-08-30, labels from the nine weeks after each (all inside
     the training months), by `python -m assistant.evals.repeat_model_fit`."""
 
-    bias: float = -4.632
-    recent: float = 1.026  # log(1 + purchases in the last weeks, 14-day half-life)
-    habit: float = 1.52  # log(1 + purchases over months, 180-day half-life)
-    cadence: float = 0.122  # log(1 + days between purchases): a steady habit, not a burst
-    repeat_rate: float = 0.338  # log(purchases per buyer, store-wide)
-    popularity: float = 0.192  # log(1 + purchases of it, store-wide: 2,469 households in the fit)
-    category: float = 0.169  # log(1 + the user's purchases in its category, 180-day half-life): a staple of theirs
+    bias: float = -4.479
+    recent: float = 1.031  # log(1 + recent)
+    habit: float = 1.488  # log(1 + habit)
+    cadence: float = 0.126  # log(1 + interval_days): a steady habit, not a burst
+    repeat_rate: float = 0.314  # log(repeat_rate)
+    popularity: float = 0.187  # log(1 + buys): 2,469 households in the fit
+    category: float = 0.319  # log(1 + category): a staple of theirs
+    # Loyalty, fitted jointly with habit and category (share is their ratio), so one sign alone says little: each
+    # product on a shelf the user buys many products from is less likely; a large part of its recent buying, more.
+    share: float = -0.674
+    recent_share: float = 0.45
+    switched: float = 0.285
+    variety: float = -0.321  # log(variety)
 
-    def probability(
-        self, recent: float, habit: float, interval_days: float, repeat_rate: float, buys: int, category: float
-    ) -> float:
+    def probability(self, f: RepeatFeatures) -> float:
         z = (
             self.bias
-            + self.recent * math.log1p(recent)
-            + self.habit * math.log1p(habit)
-            + self.cadence * math.log1p(interval_days)
-            + self.repeat_rate * math.log(max(repeat_rate, 1.0))
-            + self.popularity * math.log1p(buys)
-            + self.category * math.log1p(category)
+            + self.recent * math.log1p(f.recent)
+            + self.habit * math.log1p(f.habit)
+            + self.cadence * math.log1p(f.interval_days)
+            + self.repeat_rate * math.log(max(f.repeat_rate, 1.0))
+            + self.popularity * math.log1p(f.buys)
+            + self.category * math.log1p(f.category)
+            + self.share * f.share
+            + self.recent_share * f.recent_share
+            + self.switched * f.switched
+            + self.variety * math.log(max(f.variety, 1))
         )
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -158,14 +220,8 @@ class Recommender:
         config = self.profiles.config
         owned = [pid for pid, stat in profile.items.items() if stat.purchases or stat.carts]  # views: "recent"
         categories = {pid: p.category for pid, p in self.lookup.products(owned).items()}
-        for pid in owned:
-            stat = profile.items[pid]
-            recent, habit = profile.decayed(stat, now, config)
-            category = profile.category_habit(categories[pid], now, config) if categories.get(pid) else 0.0
-            put("history", pid, model.probability(
-                recent, habit, stat.purchase_interval_days() or 0.0, self.stats.repeat_rate(pid),
-                self.stats.purchase_count(pid), category,
-            ))
+        for pid, features in RepeatFeatures.of(profile, owned, categories, self.stats, now, config).items():
+            put("history", pid, model.probability(features))
         for pid, rel in profile.interest_scores().items():
             if profile.items[pid].purchases == 0:
                 put("recent", pid, rel)

@@ -12,7 +12,10 @@ import pytest
 
 from assistant.config import Settings
 from assistant.evals.recommend import metrics, repeat_ceiling
+from assistant.evals.repeat_model_fit import repeat_features
 from assistant.runtime import Runtime
+from retrieval.profiles import ProfileConfig
+from retrieval.recommend import RepeatFeatures
 from retrieval.search import ProductSearcher
 
 DAY = 86_400.0
@@ -81,6 +84,43 @@ def test_a_product_from_a_category_the_user_keeps_buying_is_likelier_bought_agai
     # Same history, same store-wide figures: only her habit of buying headphones sets them apart.
     assert recs["hp-sony"].signals["history"] > recs["cam-sony"].signals["history"]
     assert recs["hp-sony"].why[0].startswith("you bought it once")
+
+
+def test_loyalty_features_live_match_the_fit(personal_runtime) -> None:  # type: ignore[no-untyped-def]
+    """The recommender's repeat features for a user equal those `repeat_model_fit` fits the model on."""
+    p = personal_runtime.personalization
+    now = time.time()
+    bought = [("hp-sony", 40), ("hp-bose", 20), ("hp-bose", 10), ("cam-sony", 15), ("hp-bose", 3)]
+    p.events.ingest(
+        [{"user_id": "olga", "type": "purchase", "product_id": pid, "ts": now - d * DAY} for pid, d in bought]
+    )
+    p.stats.refresh()
+    profile = p.profiles.get(p.user_key("olga"))
+    owned = ["hp-sony", "hp-bose", "cam-sony"]
+    categories = {pid: prod.category for pid, prod in p.lookup.products(owned).items()}
+    live = RepeatFeatures.of(profile, owned, categories, p.stats, now, p.profiles.config)
+    assert live["hp-sony"].switched and live["hp-sony"].variety == 2  # she moved to the Bose ones
+    assert not live["hp-bose"].switched and live["hp-bose"].share > 0.5 > live["hp-sony"].share
+    assert (live["cam-sony"].share, live["cam-sony"].variety, live["cam-sony"].switched) == (1.0, 1, False)
+
+    purchases = pd.DataFrame(
+        {"uid": "olga", "pid": [pid for pid, _ in bought], "ts": [now - d * DAY for _, d in bought]}
+    )
+    fitted = repeat_features(purchases, now, pd.Series(categories), ProfileConfig()).set_index("pid")
+    for pid, f in live.items():
+        row = fitted.loc[pid]
+        assert row["recent"] == pytest.approx(math.log1p(f.recent))
+        assert row["habit"] == pytest.approx(math.log1p(f.habit))
+        assert row["category"] == pytest.approx(math.log1p(f.category))
+        assert row["share"] == pytest.approx(f.share)
+        assert row["recent_share"] == pytest.approx(f.recent_share)
+        assert row["switched"] == float(f.switched)
+        assert row["variety"] == pytest.approx(math.log(f.variety))
+    # The recommender's repeat signal is the model's probability on exactly these features.
+    model = p.recommender.weights.repeat
+    recs = {r.product.id: r for r in p.recommender.recommend("olga", k=6, now=now)}
+    for pid in owned:
+        assert recs[pid].signals["history"] == pytest.approx(model.probability(live[pid]), abs=1e-6)
 
 
 def test_co_occurrence_learned_from_other_users(personal_runtime) -> None:  # type: ignore[no-untyped-def]

@@ -2,18 +2,21 @@
 weeks)) on the completejourney training months only, so the test weeks of `eval recommend` are never seen.
 
     python -m assistant.evals.repeat_model_fit [--cutoffs 2017-06-28,2017-08-30] [--weeks 9]
-        [--validate 2017-08-30 --fit-cutoffs 2017-05-31,2017-06-28] [--households 0] [--seed 0]
+        [--validate 2017-08-02,2017-08-30] [--features recent,habit,...] [--households 0] [--seed 0]
 
 Each fit cutoff gives one row per (household, product bought before it), with the model's features as of the
 cutoff and the label "bought again in the `--weeks` after it"; the rows of all cutoffs are fitted together (every
 label window must end by the test cutoff, 2017-11-01). `--households 0` uses all 2,469 households, whose training
 events `eval recommend` replays (store-wide figures such as popularity are on that scale).
 
-`--validate DATE` scores a model fitted on `--fit-cutoffs` (label windows ending by DATE) on the window after DATE,
-against buy-again and the shipped coefficients, on owned products (recall@20 topped up by popularity).
+`--validate DATES` scores, for each date, a model fitted as the shipped one is but one and two label windows earlier
+(cutoffs DATE - weeks and DATE - 2 weeks, so its labels end by DATE) on the weeks after DATE, against buy-again and
+the shipped coefficients, on owned products (recall@20 topped up by popularity), and the mean over the dates: one
+window alone is as noisy as the gains measured. `--features` fits only those (the others get 0), to compare sets.
 
-The features are computed as the live recommender computes them (`UserProfile.decayed`,
-`UserProfile.category_habit`, `ItemStat.purchase_interval_days`, `BehaviourStats.repeat_rate` / `purchase_count`).
+The features are computed as the live recommender computes them (`RepeatFeatures.of`: `UserProfile.decayed`,
+`UserProfile.category_habit`, the user's other products in the category, `ItemStat.purchase_interval_days`,
+`BehaviourStats.repeat_rate` / `purchase_count`).
 Prints the coefficients as a `RepeatModel(...)` and one JSON line with the fit's figures.
 """
 
@@ -30,7 +33,10 @@ from assistant.evals.recommend import journey_categories
 from retrieval.profiles import DAY, ProfileConfig
 from retrieval.recommend import RepeatModel
 
-FEATURES = ("recent", "habit", "cadence", "repeat_rate", "popularity", "category")
+FEATURES = (
+    "recent", "habit", "cadence", "repeat_rate", "popularity", "category",
+    "share", "recent_share", "switched", "variety",
+)
 
 
 def load_purchases(households: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
@@ -62,15 +68,18 @@ def repeat_features(before: pd.DataFrame, now: float, categories: pd.Series, con
         habit=0.5 ** (age / (config.history_half_life_days * DAY)),
         category=categories.reindex(before["pid"]).fillna("").to_numpy(),
     )
-    category_habit = frame.groupby(["uid", "category"])["habit"].sum()
     pairs = frame.groupby(["uid", "pid"]).agg(
         n=("ts", "size"), recent=("recent", "sum"), habit=("habit", "sum"), first=("ts", "min"), last=("ts", "max"),
         category=("category", "first"),
     ).reset_index()
+    # The household's products in the same category: how loyal it is to this one (`RepeatFeatures.of`).
+    shelf = pairs.groupby(["uid", "category"]).agg(
+        habit=("habit", "sum"), recent=("recent", "sum"), items=("pid", "size"), last=("last", "max")
+    ).reindex(pd.MultiIndex.from_frame(pairs[["uid", "category"]]))
+    has = (pairs["category"] != "").to_numpy()
     buys = pairs.groupby("pid")["n"].sum()
     buyers = pairs.groupby("pid").size()
     interval = np.where(pairs["n"] > 1, (pairs["last"] - pairs["first"]) / DAY / (pairs["n"] - 1).clip(lower=1), 0.0)
-    own_category = category_habit.reindex(pd.MultiIndex.from_frame(pairs[["uid", "category"]])).to_numpy()
     return pd.DataFrame(
         {
             "uid": pairs["uid"],
@@ -81,7 +90,13 @@ def repeat_features(before: pd.DataFrame, now: float, categories: pd.Series, con
             "cadence": np.log1p(interval),
             "repeat_rate": np.log((buys / buyers).reindex(pairs["pid"]).to_numpy()),
             "popularity": np.log1p(buys.reindex(pairs["pid"]).to_numpy()),
-            "category": np.log1p(np.where(pairs["category"] != "", own_category, 0.0)),
+            "category": np.log1p(np.where(has, shelf["habit"].to_numpy(), 0.0)),
+            "share": np.where(has, pairs["habit"].to_numpy() / shelf["habit"].to_numpy(), 1.0),
+            "recent_share": np.where(
+                has, pairs["recent"].to_numpy() / np.maximum(shelf["recent"].to_numpy(), 1e-12), 1.0
+            ),
+            "switched": np.where(has, pairs["last"].to_numpy() < shelf["last"].to_numpy(), False).astype(float),
+            "variety": np.log(np.where(has, shelf["items"].to_numpy(), 1)),
         }
     )
 
@@ -106,11 +121,12 @@ def score(model: RepeatModel, rows: pd.DataFrame) -> np.ndarray:
     return model.bias + sum(getattr(model, name) * rows[name].to_numpy() for name in FEATURES)
 
 
-def fit(rows: pd.DataFrame) -> RepeatModel:
+def fit(rows: pd.DataFrame, features: tuple[str, ...] = FEATURES) -> RepeatModel:
     from sklearn.linear_model import LogisticRegression
 
-    fitted = LogisticRegression(max_iter=5000).fit(rows[list(FEATURES)].to_numpy(), rows["bought"].to_numpy())
-    coefficients = {name: round(float(c), 3) for name, c in zip(FEATURES, fitted.coef_[0], strict=True)}
+    fitted = LogisticRegression(max_iter=5000).fit(rows[list(features)].to_numpy(), rows["bought"].to_numpy())
+    coefficients = {name: 0.0 for name in FEATURES}
+    coefficients.update({name: round(float(c), 3) for name, c in zip(features, fitted.coef_[0], strict=True)})
     return RepeatModel(bias=round(float(fitted.intercept_[0]), 3), **coefficients)
 
 
@@ -128,11 +144,13 @@ def recall_at(rows: pd.DataFrame, scores: np.ndarray, truth: dict[str, set[str]]
 
 
 def validate(
-    purchases: pd.DataFrame, categories: pd.Series, fit_cutoffs: list[str], cutoff: str, weeks: int
+    purchases: pd.DataFrame, categories: pd.Series, cutoff: str, weeks: int, features: tuple[str, ...]
 ) -> dict[str, object]:
-    model = fit(pd.concat([labelled_rows(purchases, c, weeks, categories)[0] for c in fit_cutoffs]))
+    start = pd.Timestamp(cutoff)
+    fit_cutoffs = [str((start - pd.Timedelta(weeks=n * weeks)).date()) for n in (1, 2)]
+    model = fit(pd.concat([labelled_rows(purchases, c, weeks, categories)[0] for c in fit_cutoffs]), features)
     rows, truth = labelled_rows(purchases, cutoff, weeks, categories)
-    before = purchases[purchases["ts"] < pd.Timestamp(cutoff).timestamp()]
+    before = purchases[purchases["ts"] < start.timestamp()]
     counts = before.groupby("pid").size().reset_index(name="n").sort_values(["n", "pid"], ascending=[False, True])
     popular = counts["pid"].tolist()
     buy_again = recall_at(rows, rows["n"].to_numpy(dtype=float), truth, popular, 20)
@@ -150,18 +168,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cutoffs", default="2017-06-28,2017-08-30", help="Fit cutoffs (comma-separated).")
     parser.add_argument("--weeks", type=int, default=9, help="Label weeks after each cutoff.")
-    parser.add_argument("--validate", default=None, help="Validation cutoff: score a model fitted on --fit-cutoffs.")
-    parser.add_argument("--fit-cutoffs", default="2017-05-31,2017-06-28")
+    parser.add_argument("--validate", default=None, help="Validation cutoffs (comma-separated): score fits before.")
+    parser.add_argument("--features", default=",".join(FEATURES), help="The features to fit (the others get 0).")
     parser.add_argument("--households", type=int, default=0, help="Random sample of households (0: all).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    features = tuple(args.features.split(","))
+    if unknown := set(features) - set(FEATURES):
+        parser.error(f"--features: unknown {sorted(unknown)}; known: {', '.join(FEATURES)}")
     purchases, categories = load_purchases(args.households, args.seed)
     if args.validate:
-        print(json.dumps(validate(purchases, categories, args.fit_cutoffs.split(","), args.validate, args.weeks)))
+        results = [validate(purchases, categories, c, args.weeks, features) for c in args.validate.split(",")]
+        for result in results:
+            print(json.dumps(result))
+        print(json.dumps({
+            "features": features,
+            **{f"mean_{key}": round(float(np.mean([r[key] for r in results])), 4)
+               for key in ("ratio_fitted", "ratio_shipped")},
+        }))
         return
     cutoffs = args.cutoffs.split(",")
     rows = pd.concat([labelled_rows(purchases, c, args.weeks, categories)[0] for c in cutoffs])
-    model = fit(rows)
+    model = fit(rows, features)
     print(f"RepeatModel({', '.join(f'{k}={v}' for k, v in dataclasses.asdict(model).items())})")
     print(json.dumps({
         "cutoffs": cutoffs, "label_weeks": args.weeks, "households": args.households or "all",
