@@ -105,7 +105,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @eval_app.command("recommend")
     def eval_recommend_command(
         out: Path = typer.Option(Path("reports/recommend"), "--out", help="Report folder (HTML, PNG, summary)."),
-        households: int = typer.Option(500, "--households", min=10, help="Random sample of households (test cases)."),
+        households: int = typer.Option(
+            0, "--households", min=0, help="Test cases: every household (0) or a random sample of this many."
+        ),
         train_on: str = typer.Option(
             "all", "--train-on", help="Replay the training events of 'all' households or only of the 'sample'."
         ),

