@@ -14,8 +14,9 @@ from assistant.config import Settings
 from assistant.evals.recommend import metrics, repeat_ceiling
 from assistant.evals.repeat_model_fit import repeat_features
 from assistant.runtime import Runtime
+from retrieval.models import Product
 from retrieval.profiles import ProfileConfig
-from retrieval.recommend import RepeatFeatures
+from retrieval.recommend import RepeatFeatures, diverse
 from retrieval.search import ProductSearcher
 
 DAY = 86_400.0
@@ -148,6 +149,16 @@ def test_no_brand_or_category_fills_the_list(personal_runtime) -> None:  # type:
     cap = math.ceil(5 * p.recommender.weights.max_share)
     assert max(Counter(r.product.brand for r in recs).values()) <= cap
     assert max(Counter(r.product.category for r in recs).values()) <= cap
+
+
+def test_the_cap_keeps_one_brand_from_filling_the_list() -> None:
+    products = {f"a{i}": Product(id=f"a{i}", title=f"a{i}", brand="A", category=f"c{i}") for i in range(6)}
+    products |= {f"b{i}": Product(id=f"b{i}", title=f"b{i}", brand="B", category=f"c{i}") for i in range(2)}
+    order = ["a0", "a1", "a2", "a3", "b0", "a4", "b1", "a5"]
+    assert diverse(order, products, k=4, max_share=0.75) == ["a0", "a1", "a2", "b0"]
+    assert diverse(order, products, k=4, max_share=0.5) == ["a0", "a1", "b0", "b1"]
+    # Skipped products fill the places nothing else can.
+    assert diverse(order[:5], products, k=5, max_share=0.5) == ["a0", "a1", "a2", "b0", "a3"]
 
 
 def test_an_event_changes_the_next_search_ranking(personal_runtime) -> None:  # type: ignore[no-untyped-def]

