@@ -54,23 +54,27 @@ class RepeatFeatures:
     ) -> dict[str, RepeatFeatures]:
         """The features of each of the user's `owned` products (`categories`: product id -> its category)."""
         decayed = {pid: profile.decayed(profile.items[pid], now, config) for pid in owned}
-        shelves: dict[str, list[str]] = {}
+        # Per category (shelf): the user's recent and long-run buying there, its latest purchase, how many products.
+        shelves: dict[str, tuple[float, float, float, int]] = {}
         for pid in owned:
-            if categories.get(pid):
-                shelves.setdefault(categories[pid], []).append(pid)
+            if category := categories.get(pid):
+                recent, habit, last, items = shelves.get(category, (0.0, 0.0, 0.0, 0))
+                shelves[category] = (
+                    recent + decayed[pid][0], habit + decayed[pid][1], max(last, profile.items[pid].last_bought),
+                    items + 1,
+                )
         out: dict[str, RepeatFeatures] = {}
         for pid in owned:
             stat = profile.items[pid]
             recent, habit = decayed[pid]
             loyalty: dict[str, Any] = {}
-            shelf = shelves.get(categories.get(pid, ""))
-            if shelf:
-                shelf_recent = sum(decayed[p][0] for p in shelf)
+            if shelf := shelves.get(categories.get(pid, "")):
+                shelf_recent, shelf_habit, shelf_last, variety = shelf
                 loyalty = {
-                    "share": habit / max(sum(decayed[p][1] for p in shelf), 1e-12),
+                    "share": habit / max(shelf_habit, 1e-12),
                     "recent_share": recent / shelf_recent if shelf_recent > 1e-12 else 1.0,
-                    "switched": stat.last_bought < max(profile.items[p].last_bought for p in shelf),
-                    "variety": len(shelf),
+                    "switched": stat.last_bought < shelf_last,
+                    "variety": variety,
                 }
             out[pid] = cls(
                 recent=recent,
