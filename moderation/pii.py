@@ -7,17 +7,19 @@ receive the real values (e.g. the email used to verify identity), and the reply 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
 _CN_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
-# Issuer numbers start with 2-6 (Mastercard, Amex/JCB/Diners, Visa, Discover/UnionPay).
-_CARD = re.compile(r"(?<![\dA-Za-z-])[2-6](?:[ -]?\d){12,18}(?![\dA-Za-z-])")
+# Digit groups joined by single spaces or dashes, not glued to letters: a card number is some consecutive groups
+# of such a run (one run may hold an order number, then a card).
+_DIGIT_RUN = re.compile(r"(?<![\dA-Za-z-])\d+(?:[ -]\d+)*")
+_DIGIT_GROUP = re.compile(r"\d+")
 _CN_MOBILE = re.compile(r"(?<![\dA-Za-z+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![\dA-Za-z])")
 # International numbers need a leading +/00 country code; national ones need the usual separators so that order
 # numbers, SKUs and prices are never mistaken for phones.
-_INTL_PHONE = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?!\d)")
+_INTL_PHONE_RUN = re.compile(r"(?<![\w+])(?:\+|00)[1-9](?:[ .-]?\(?\d+\)?)*")
 _NATIONAL_PHONE = re.compile(r"(?<![\dA-Za-z])(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\dA-Za-z])")
 _STREET_SUFFIX = (
     r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy"
@@ -67,9 +69,32 @@ def _digits(value: str) -> str:
     return re.sub(r"\D", "", value)
 
 
-def _card_ok(value: str) -> bool:
-    digits = _digits(value)
-    return 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_valid(digits)
+def _card_ok(digits: str) -> bool:
+    # Issuer numbers start with 2-6 (Mastercard, Amex/JCB/Diners, Visa, Discover/UnionPay).
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and len(set(digits)) > 1 and luhn_valid(digits)
+
+
+def _card_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Card numbers: the longest Luhn-valid window of whole digit groups, leftmost first, in every digit run.
+
+    Windows rather than whole runs, so a card beside other numbers ("order 2000000000 4111 1111 1111 1111") is
+    still found; whole groups, so a card is never cut out of the middle of a longer number."""
+    for run in _DIGIT_RUN.finditer(text):
+        groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(text, run.start(), run.end())]
+        i = 0
+        while i < len(groups):
+            digits, best = "", None
+            for j in range(i, len(groups)):
+                digits += text[groups[j][0] : groups[j][1]]
+                if len(digits) > 19:
+                    break
+                if _card_ok(digits):
+                    best = j
+            if best is None:
+                i += 1
+                continue
+            yield groups[i][0], groups[best][1]
+            i = best + 1
 
 
 # A Chinese address match may start with the words that introduce it ("地址是", "寄到"): keep only the address.
@@ -84,27 +109,49 @@ def _trim_zh_address(span: PiiSpan) -> PiiSpan:
     return PiiSpan(span.kind, span.start + cut, span.end, span.value[cut:])
 
 
-def _intl_ok(value: str) -> bool:
-    return 8 <= len(_digits(value)) <= 15
+def _intl_phone_spans(text: str) -> Iterator[tuple[int, int]]:
+    """International numbers: the longest run of whole digit groups after the +/00 that holds 8-15 digits (E.164),
+    so a number followed by another ("+44 20 7946 0958 12345678") is still found."""
+    for run in _INTL_PHONE_RUN.finditer(text):
+        best = None
+        for end in range(run.start() + 1, run.end() + 1):
+            if end < run.end() and text[end].isdigit():
+                continue  # a number ends where a group ends
+            if 8 <= len(_digits(text[run.start() : end])) <= 15:
+                best = end
+        if best is not None:
+            yield run.start(), best
+
+
+_SpanFinder = Callable[[str], Iterator[tuple[int, int]]]
+
+
+def _matches(pattern: re.Pattern[str], accept: Callable[[str], bool] = lambda _value: True) -> _SpanFinder:
+    def find(text: str) -> Iterator[tuple[int, int]]:
+        for m in pattern.finditer(text):
+            if m.group(0).strip() and accept(m.group(0).strip()):
+                yield m.span()
+
+    return find
 
 
 @dataclass(frozen=True)
 class _Detector:
     kind: str
-    pattern: re.Pattern[str]
-    accept: Callable[[str], bool] = lambda _value: True
+    find: _SpanFinder
+    trim: Callable[[PiiSpan], PiiSpan] = lambda span: span
 
 
 # Order matters: earlier detectors claim their spans first (an ID number is not also a card or a phone).
 _DETECTORS: tuple[_Detector, ...] = (
-    _Detector("EMAIL", _EMAIL),
-    _Detector("ID_NUMBER", _CN_ID, cn_id_valid),
-    _Detector("CARD", _CARD, _card_ok),
-    _Detector("PHONE", _CN_MOBILE),
-    _Detector("PHONE", _INTL_PHONE, _intl_ok),
-    _Detector("PHONE", _NATIONAL_PHONE),
-    _Detector("ADDRESS", _EN_ADDRESS),
-    _Detector("ADDRESS", _ZH_ADDRESS),
+    _Detector("EMAIL", _matches(_EMAIL)),
+    _Detector("ID_NUMBER", _matches(_CN_ID, cn_id_valid)),
+    _Detector("CARD", _card_spans),
+    _Detector("PHONE", _matches(_CN_MOBILE)),
+    _Detector("PHONE", _intl_phone_spans),
+    _Detector("PHONE", _matches(_NATIONAL_PHONE)),
+    _Detector("ADDRESS", _matches(_EN_ADDRESS)),
+    _Detector("ADDRESS", _matches(_ZH_ADDRESS), _trim_zh_address),
 )
 
 _PLACEHOLDER = re.compile(r"\[(EMAIL|ID_NUMBER|CARD|PHONE|ADDRESS)_(\d+)\]")
@@ -139,16 +186,14 @@ class PiiMap:
 def find_pii(text: str) -> list[PiiSpan]:
     """Non-overlapping PII spans in text order."""
     taken: list[PiiSpan] = []
+    # Later detectors see the spans already claimed blanked out, so their windows stop where a claimed span begins
+    # ("+1 0000 0000 4111 1111 1111 1111": the card, then the phone before it) instead of being dropped whole.
+    unclaimed = text
     for det in _DETECTORS:
-        for m in det.pattern.finditer(text):
-            start, end = m.span()
-            value = m.group(0).strip()
-            if not value or not det.accept(value):
-                continue
-            if any(start < s.end and s.start < end for s in taken):
-                continue
-            span = PiiSpan(det.kind, start, end, m.group(0))
-            taken.append(_trim_zh_address(span) if det.pattern is _ZH_ADDRESS else span)
+        found = [det.trim(PiiSpan(det.kind, start, end, text[start:end])) for start, end in det.find(unclaimed)]
+        for span in found:
+            unclaimed = unclaimed[: span.start] + "\0" * (span.end - span.start) + unclaimed[span.end :]
+        taken += found
     return sorted(taken, key=lambda s: s.start)
 
 
