@@ -7,11 +7,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from service_engines import Engines
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+# Property-based tests. "ci" (the default): the same examples on every run, whatever the hypothesis seed or the
+# clock, and no example database, so a test's result depends on the code alone. "fuzz" (scripts/fuzz.sh): the wide
+# random search, 10,000 examples a target, failures remembered in .hypothesis/ and replayed first next time.
+_SLOW_EXAMPLES_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+settings.register_profile(
+    "ci", max_examples=150, derandomize=True, database=None, deadline=None, suppress_health_check=_SLOW_EXAMPLES_OK
+)
+settings.register_profile("fuzz", max_examples=10_000, deadline=None, suppress_health_check=_SLOW_EXAMPLES_OK)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("COMMERCE_ASSISTANT_SHARED_DATA", ROOT.parent / "shared" / "data"))

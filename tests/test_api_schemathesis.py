@@ -1,10 +1,9 @@
 """Schemathesis over the app's own OpenAPI document: generated requests (valid and invalid) to every operation
 never get a 5xx, and every response is of a declared content type and valid against its declared schema.
-Examples per operation are bounded (COMMERCE_SCHEMATHESIS_EXAMPLES) and derandomized, so CI is reproducible."""
+Examples per operation: a twentieth of the hypothesis profile's budget (8 on the derandomized "ci" profile, 500 on
+"fuzz")."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 import schemathesis
@@ -20,7 +19,7 @@ from ui.api.settings import ApiSettings
 
 KEY = "schemathesis-key"
 REVIEWER = "schemathesis-reviewer"
-EXAMPLES = int(os.environ.get("COMMERCE_SCHEMATHESIS_EXAMPLES", "8"))
+EXAMPLES = max(8, settings.default.max_examples // 20)
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 
 
@@ -42,12 +41,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-)
+@settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case) -> None:  # type: ignore[no-untyped-def]
     headers = {"X-API-Key": KEY}
     if case.path.startswith("/v1/review"):
