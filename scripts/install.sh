@@ -23,7 +23,8 @@ fi
 
 # A virtual environment: Debian's own Python refuses installs into it (PEP 668), and this keeps the app's
 # packages apart from the system's. Debian ships venv's pip bootstrap in a package of its own.
-if [[ ! -x $venv/bin/python ]]; then
+if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+  rm -rf "$venv"  # a half-made environment (no pip) from an earlier failed try
   if ! "$PY" -m venv "$venv" 2>/dev/null; then
     rm -rf "$venv"
     command -v apt-get >/dev/null || { echo "install: '$PY -m venv' failed; install Python's venv module" >&2; exit 1; }
