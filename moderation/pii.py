@@ -192,9 +192,22 @@ def find_pii(text: str) -> list[PiiSpan]:
     for det in _DETECTORS:
         found = [det.trim(PiiSpan(det.kind, start, end, text[start:end])) for start, end in det.find(unclaimed)]
         for span in found:
-            unclaimed = unclaimed[: span.start] + "\0" * (span.end - span.start) + unclaimed[span.end :]
+            unclaimed = _blank(unclaimed, span)
         taken += found
+    # A value found once is masked wherever else it appears, even glued into a longer number or word where no
+    # detector would take it on its own.
+    for span in list(taken):
+        start = unclaimed.find(span.value)
+        while start != -1:
+            again = PiiSpan(span.kind, start, start + len(span.value), span.value)
+            taken.append(again)
+            unclaimed = _blank(unclaimed, again)
+            start = unclaimed.find(span.value, again.end)
     return sorted(taken, key=lambda s: s.start)
+
+
+def _blank(text: str, span: PiiSpan) -> str:
+    return text[: span.start] + "\0" * (span.end - span.start) + text[span.end :]
 
 
 def mask_pii(text: str, pii_map: PiiMap | None = None) -> tuple[str, PiiMap]:

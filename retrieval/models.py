@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
+
+# A price is a finite, non-negative number ("1e309" in an export reads as infinity).
+Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Variant(BaseModel):
@@ -14,7 +17,7 @@ class Variant(BaseModel):
 
     id: str
     options: dict[str, str] = Field(default_factory=dict)
-    price: float | None = None
+    price: Price | None = None
     in_stock: bool = True
 
 
@@ -26,7 +29,7 @@ class Product(BaseModel):
     description: str = ""
     brand: str = ""
     category: str = ""
-    price: float | None = None
+    price: Price | None = None
     currency: str = "USD"
     in_stock: bool = True
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -46,13 +49,6 @@ class Product(BaseModel):
         if not value.strip():
             raise ValueError("product title is empty")
         return value.strip()
-
-    @field_validator("price")
-    @classmethod
-    def _price_sane(cls, value: float | None) -> float | None:
-        if value is not None and (value < 0 or value != value):
-            raise ValueError(f"price must be a non-negative number, got {value}")
-        return value
 
     def content_hash(self) -> str:
         """Stable digest of everything stored for the product; unchanged products are not re-embedded."""

@@ -80,15 +80,16 @@ def _first(groups: tuple[str | None, ...]) -> list[float]:
     return [_num(g) for g in groups if g is not None]
 
 
-def _find_phrase(query: str, names: Collection[str]) -> str | None:
-    """The longest name that occurs in the query as whole words (plural 's' allowed)."""
-    lowered = query.lower()
-    best: str | None = None
+def _find_phrase(query: str, names: Collection[str]) -> tuple[str, str] | None:
+    """The longest name that occurs in the query as whole words (any case, plural 's' allowed): the name and the
+    words as the query writes them."""
+    best: tuple[str, str] | None = None
     for name in names:
-        if not name or (best is not None and len(name) <= len(best)):
+        if not name or (best is not None and len(name) <= len(best[0])):
             continue
-        if re.search(rf"(?<![\w]){re.escape(name.lower())}(?:e?s)?(?![\w])", lowered):
-            best = name
+        found = re.search(rf"(?<![\w])({re.escape(name)})(?:e?s)?(?![\w])", query, re.IGNORECASE)
+        if found:
+            best = (name, found.group(1))
     return best
 
 
@@ -131,13 +132,10 @@ def parse_query(
         matched.append(_IN_STOCK.search(text).group())  # type: ignore[union-attr]
         text = _IN_STOCK.sub(" ", text)
         values["in_stock"] = True
-    brand = _find_phrase(text, brands)
-    if brand:
-        values["brand"] = brand
-        matched.append(brand)
-    category = _find_phrase(text, categories)
-    if category:
-        values["category"] = category
-        matched.append(category)
+    for key, names in (("brand", brands), ("category", categories)):
+        found = _find_phrase(text, names)
+        if found:
+            values[key], written = found
+            matched.append(written)
     text = _SPACES.sub(" ", re.sub(r"\s+(?:and|的)\s*$", "", text)).strip(" ,.;的")
     return ParsedQuery(text=text or query.strip(), filters=SearchFilters(**values), matched=matched)  # type: ignore[arg-type]

@@ -76,6 +76,7 @@ def _read(path: Path, fmt: str) -> list[Product | RejectedRow]:
 
 
 @given(lines=st.lists(records.map(json.dumps) | st.text(max_size=60), max_size=8))
+@example(lines=['{"id": "1", "title": "t", "price": "1e309"}'])  # infinity is no price (found by scripts/fuzz.sh)
 def test_jsonl_reader(tmp_path: Path, lines: list[str]) -> None:
     path = tmp_path / "fuzz.jsonl"
     path.write_text("\n".join(line.replace("\n", " ") for line in lines), encoding="utf-8")
@@ -102,6 +103,7 @@ def test_csv_reader(tmp_path: Path, header: list[str], rows: list[list[str]]) ->
         st.fixed_dictionaries({"products": st.lists(records, max_size=5)}), st.lists(records, max_size=5), json_values
     )
 )
+@example(doc={"products": [{"id": "1", "title": "t", "price": 1e309}]})
 def test_dummyjson_and_icecat_readers(tmp_path: Path, doc: object) -> None:
     path = tmp_path / "fuzz.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
@@ -119,6 +121,7 @@ def test_dummyjson_and_icecat_readers(tmp_path: Path, doc: object) -> None:
         max_size=4,
     )
 )
+@example(products={"p": {"name": "t", "product_id": "p", "variants": {"v": {"item_id": "v", "price": "1e309"}}}})
 def test_retail_store_reader(tmp_path: Path, products: dict) -> None:
     folder = tmp_path / "store"
     folder.mkdir(exist_ok=True)
@@ -143,6 +146,7 @@ query_text = st.text(
 @given(
     query=query_text, brands=st.lists(st.text(max_size=12), max_size=4), cats=st.lists(st.text(max_size=12), max_size=4)
 )
+@example(query="\u00c1 shoes", brands=["\u00e1"], cats=[])  # a brand matched in another case, as written
 def test_query_parser(query: str, brands: list[str], cats: list[str]) -> None:
     parsed = parse_query(query, brands, cats)
     assert isinstance(parsed, ParsedQuery) and isinstance(parsed.filters, SearchFilters)
@@ -188,6 +192,12 @@ def cards_in_clear(text: str) -> list[str]:
 @example("2000000000 411111111 1111111")  # a card after an order number in one digit run (issue 13)
 @example("order 2000000000 4111 1111 1111 1111 thanks")
 @example("5555-5555-5555-4444 12")
+# A card in digits of other scripts, then again glued into a longer number (found by scripts/fuzz.sh).
+@example(
+    "3 \u0dea\u1a99\u1c47\u09e8\u1096\u096d0000\u0b6b\U0001e952"
+    " 03 \u0dea\u1a99\u1c47\u09e8\u1096\u096d0000\u0b6b\U0001e952"
+)
+@example("+10000000 +10000000 4111 1111 1111 1111")  # a phone run into a card
 def test_pii_masking_round_trip(text: str) -> None:
     masked, pii_map = mask_pii(text)
     assert pii_map.restore(masked) == text
