@@ -25,9 +25,10 @@ fi
 # packages apart from the system's. Debian ships venv's pip bootstrap in a package of its own.
 if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
   rm -rf "$venv"  # a half-made environment (no pip) from an earlier failed try
-  if ! "$PY" -m venv "$venv" 2>/dev/null; then
+  if ! "$PY" -m venv "$venv" >/dev/null 2>&1; then
     rm -rf "$venv"
     command -v apt-get >/dev/null || { echo "install: '$PY -m venv' failed; install Python's venv module" >&2; exit 1; }
+    echo "install: '$PY -m venv' needs Debian's python3-venv; installing it" >&2
     apt_install python3-venv
     "$PY" -m venv "$venv"
   fi
