@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     llm: str = "auto"
     embedding_model: str = "auto"
     # Secrets: kept out of repr() so a logged Settings never shows them.
+    # Publishable keys (safe in a web page: the widget's data-api-key): they act for nobody or for one shopper
+    # proven by X-User-Hash, the HMAC-SHA256 of the user id under `identity_secret`.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    # Secret keys, for the store's own servers: every endpoint, for any user.
+    secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    identity_secret: str | None = Field(None, repr=False)
     reviewer_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     chroma_url: str | None = None
     database_url: str | None = None
@@ -47,12 +52,25 @@ class Settings(BaseSettings):
     encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     encryption_key_file: Path | None = None
 
-    _split = field_validator("api_keys", "reviewer_tokens", "encryption_keys", mode="before")(_split_csv)
+    _split = field_validator("api_keys", "secret_keys", "reviewer_tokens", "encryption_keys", mode="before")(_split_csv)
+
+    @field_validator("identity_secret", mode="before")
+    @classmethod
+    def _strip_secret(cls, value: object) -> object:
+        # A mounted secret file ends with a newline; an empty value means unset.
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     @field_validator("data_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def keys_configured(self) -> bool:
+        """Any publishable or secret key set: the API is served to keyed callers, not to loopback by default."""
+        return bool(self.api_keys or self.secret_keys)
 
     @cached_property
     def chroma_path(self) -> Path:

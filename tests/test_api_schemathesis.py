@@ -28,7 +28,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     settings_ = Settings(
         data_dir=tmp_path_factory.mktemp("schemathesis") / "data",
         llm="none",
-        api_keys=[KEY],
+        secret_keys=[KEY],
         reviewer_tokens=[REVIEWER],
     )
     runtime = Runtime(settings_)

@@ -69,7 +69,7 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
 
 
 def test_chroma_down_gives_503_and_recovers(chroma_server: ChromaServer, tmp_path: Path) -> None:
-    runtime = Runtime(Settings(data_dir=tmp_path / "data", llm="none", chroma_url=chroma_server.url, api_keys=[KEY]))
+    runtime = Runtime(Settings(data_dir=tmp_path / "data", llm="none", chroma_url=chroma_server.url, secret_keys=[KEY]))
     ensure_sample_store(runtime, progress=False)
     app = create_app(runtime, api_settings=ApiSettings(rate_limit_per_ip=0))
     with TestClient(app, headers={"X-API-Key": KEY}) as client:
@@ -107,7 +107,7 @@ def test_chroma_down_gives_503_and_recovers(chroma_server: ChromaServer, tmp_pat
 def test_chroma_down_at_startup_is_503_not_422(tmp_path: Path) -> None:
     # Nothing listens on this port: the client cannot even be built.
     url = f"http://127.0.0.1:{free_port()}"
-    runtime = Runtime(Settings(data_dir=tmp_path / "data", llm="none", chroma_url=url, api_keys=[KEY]))
+    runtime = Runtime(Settings(data_dir=tmp_path / "data", llm="none", chroma_url=url, secret_keys=[KEY]))
     app = create_app(runtime, api_settings=ApiSettings(rate_limit_per_ip=0))
     with TestClient(app, headers={"X-API-Key": KEY}) as client:
         for r in (client.get("/v1/search", params={"q": "tv"}), client.post("/v1/chat", json={"message": "tv"})):

@@ -28,7 +28,7 @@ def _value(text: str, name: str, **labels: str) -> float:
 
 
 def test_stage_latency_decisions_and_queue_depth(tmp_path: Path) -> None:
-    runtime = Runtime(Settings(data_dir=tmp_path / "data", llm="none", api_keys=[KEY]))
+    runtime = Runtime(Settings(data_dir=tmp_path / "data", llm="none", secret_keys=[KEY]))
     ensure_sample_store(runtime, progress=False)
     app = create_app(runtime, api_settings=ApiSettings(rate_limit_per_ip=0))
     with TestClient(app, headers={"X-API-Key": KEY}) as client:

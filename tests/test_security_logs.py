@@ -13,6 +13,7 @@ from service_engines import Worker, base_env, cli, free_port
 API_KEY = "sk-live-7f3a9c1e5b2d4f6a8c0e"
 WRONG_KEY = "sk-wrong-0d9e8f7a6b5c4d3e"
 REVIEWER = "rv-token-4b6d8f0a2c4e6a8c"
+IDENTITY_SECRET = "id-secret-9a8b7c6d5e4f3a2b"
 PII = {
     "email": "mia.chen@example.com",
     "phone": "+1 206 555 0199",
@@ -20,7 +21,7 @@ PII = {
     "address": "12 Harbor Street",
     "other_email": "j.doe+orders@mailbox.example.org",
 }
-SECRETS = [API_KEY, WRONG_KEY, REVIEWER]
+SECRETS = [API_KEY, WRONG_KEY, REVIEWER, IDENTITY_SECRET]
 
 
 def test_no_pii_or_secret_in_logs(tmp_path: Path) -> None:
@@ -30,7 +31,8 @@ def test_no_pii_or_secret_in_logs(tmp_path: Path) -> None:
         tmp_path / "data",
         COMMERCE_ASSISTANT_LLM=dead_llm,
         COMMERCE_ASSISTANT_LLM_TIMEOUT_S="2",
-        COMMERCE_ASSISTANT_API_KEYS=API_KEY,
+        COMMERCE_ASSISTANT_SECRET_KEYS=API_KEY,
+        COMMERCE_ASSISTANT_IDENTITY_SECRET=IDENTITY_SECRET,
         COMMERCE_ASSISTANT_REVIEWER_TOKENS=REVIEWER,
         COMMERCE_ASSISTANT_LOG_JSON="true",
         COMMERCE_ASSISTANT_LOG_FILE=str(log_file),

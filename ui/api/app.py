@@ -104,7 +104,14 @@ def create_app(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-        allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"],
+        allow_headers=[
+            "Content-Type",
+            "X-API-Key",
+            "Authorization",
+            "X-Request-ID",
+            "X-User-Hash",
+            "X-Conversation-ID",
+        ],
         expose_headers=["X-Request-ID", "Retry-After"],
         max_age=600,
     )

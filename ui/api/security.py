@@ -1,4 +1,11 @@
-"""Who may call: API keys for the widget API, reviewer tokens for the review queue, loopback when no keys are set.
+"""Who may call: publishable and secret API keys, reviewer tokens for the review queue, loopback when no keys are
+set.
+
+A publishable key (`COMMERCE_ASSISTANT_API_KEYS`) sits in every page that embeds the widget, so it proves nothing
+about who is calling: with it a request acts for nobody (an anonymous shopper), or for the one shopper whose id
+comes with `X-User-Hash`, the HMAC-SHA256 of that id under `COMMERCE_ASSISTANT_IDENTITY_SECRET` (computed by the
+store's server at sign-in). A secret key (`COMMERCE_ASSISTANT_SECRET_KEYS`) is the store's own server: every
+endpoint, for any user. No key at all: the local demo, loopback only, everything open.
 
 Keys and tokens are compared in constant time against every configured value, so timing reveals neither a key
 nor which one matched. Only a short digest of a credential is ever kept (for rate-limit buckets and the audit
@@ -11,7 +18,8 @@ import hashlib
 import hmac
 import ipaddress
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -19,16 +27,60 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from ui.api.errors import ApiError
 from ui.api.ratelimit import RateLimiter
 
-_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="A key from COMMERCE_ASSISTANT_API_KEYS")
+_api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="A publishable key (COMMERCE_ASSISTANT_API_KEYS) or a secret key (COMMERCE_ASSISTANT_SECRET_KEYS)",
+)
 _bearer = HTTPBearer(auto_error=False, description="An API key, or a reviewer token for /v1/review")
+USER_HASH_HEADER = "X-User-Hash"
+
+KeyKind = Literal["publishable", "secret", "local"]
+
+
+def user_hash(user_id: str, secret: str) -> str:
+    """What the store's server computes at sign-in and the widget sends as X-User-Hash: lowercase hex HMAC-SHA256."""
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated caller of one request: the key's digest (None on keyless loopback) and the client IP."""
+    """The authenticated caller of one request: the key's digest (None on keyless loopback), its kind, the client IP,
+    and the X-User-Hash it sent (checked against a user id only where one is named)."""
 
     key_id: str | None
     ip: str
+    kind: KeyKind = "local"
+    user_hash: str | None = None
+    identity_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def trusted(self) -> bool:
+        """A secret key or the local demo: may act for any user."""
+        return self.kind != "publishable"
+
+    def proves(self, user_id: str) -> bool:
+        if self.trusted:
+            return True
+        if not self.user_hash or not self.identity_secret:
+            return False
+        return hmac.compare_digest(self.user_hash.encode(), user_hash(user_id, self.identity_secret).encode())
+
+    def check_user(self, user_id: str | None) -> None:
+        """Raises 401 `identity_unverified` unless this caller may act for `user_id` (None: an anonymous shopper)."""
+        if user_id is None or self.proves(user_id):
+            return
+        raise ApiError(
+            401,
+            "identity_unverified",
+            f"a publishable key acts for user_id only with a valid {USER_HASH_HEADER} (the HMAC-SHA256 of the "
+            "user id under the identity secret, computed by the store's server); leave user_id out to shop "
+            "anonymously",
+        )
+
+    def owner(self, user_id: str | None) -> str:
+        """Who a chat session started by this request belongs to: the key and the user it acts for."""
+        return hashlib.sha256(f"{self.kind}\x00{self.key_id or ''}\x00{user_id or ''}".encode()).hexdigest()
 
 
 def credential_id(secret: str) -> str:
@@ -75,10 +127,10 @@ async def require_api_key(
     Async although it never awaits: FastAPI runs a plain `def` dependency in a worker thread, and under load that
     hop (a thread wake-up and the GIL handed over twice) cost more than the check itself."""
     state = request.app.state
-    keys: list[str] = state.runtime.settings.api_keys
+    settings = state.runtime.settings
     ip = _client_ip(request)
     supplied = header_key or (bearer.credentials if bearer else None)
-    if keys:
+    if settings.keys_configured:
         if not supplied:
             raise ApiError(
                 401,
@@ -86,16 +138,26 @@ async def require_api_key(
                 "send an API key as X-API-Key or Authorization: Bearer",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if not matches_any(supplied, keys):
+        # Both lists are always compared, so timing does not tell a secret key from a publishable one.
+        is_secret = matches_any(supplied, settings.secret_keys)
+        is_publishable = matches_any(supplied, settings.api_keys)
+        if not (is_secret or is_publishable):
             raise ApiError(401, "invalid_api_key", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
-        caller = Caller(key_id=credential_id(supplied), ip=ip)
+        caller = Caller(
+            key_id=credential_id(supplied),
+            ip=ip,
+            kind="secret" if is_secret else "publishable",
+            user_hash=(request.headers.get(USER_HASH_HEADER) or "").strip().lower() or None,
+            identity_secret=settings.identity_secret,
+        )
     elif is_loopback(ip):
         caller = Caller(key_id=None, ip=ip)
     else:
         raise ApiError(
             403,
             "loopback_only",
-            "no API keys are configured, so the API serves this machine only (set COMMERCE_ASSISTANT_API_KEYS)",
+            "no API keys are configured, so the API serves this machine only (set COMMERCE_ASSISTANT_API_KEYS or "
+            "COMMERCE_ASSISTANT_SECRET_KEYS)",
         )
     ip_limiter: RateLimiter = state.ip_limiter
     key_limiter: RateLimiter = state.key_limiter
@@ -106,6 +168,17 @@ async def require_api_key(
         wait = await key_limiter.acquire_async(caller.key_id)
         if wait:
             raise _too_many(wait, "API key")
+    return caller
+
+
+async def require_secret_key(caller: Caller = Depends(require_api_key)) -> Caller:
+    """Admits a secret key (or the keyless local demo) only: per-user data of anyone, erasure, moderation."""
+    if not caller.trusted:
+        raise ApiError(
+            403,
+            "secret_key_required",
+            "this endpoint needs a secret key (COMMERCE_ASSISTANT_SECRET_KEYS); a publishable key cannot reach it",
+        )
     return caller
 
 

@@ -1,8 +1,10 @@
 /*
  * commerce-assistant chat widget. Embed with one tag:
- *   <script src="https://shop.example/widget.js" data-api-key="KEY" data-user-id="u1"
- *           data-lang="en|zh" data-color="#0b5fff" defer></script>
- * Optional: data-api-base (default: the script's own origin), data-title.
+ *   <script src="https://shop.example/widget.js" data-api-key="PUBLISHABLE_KEY" data-user-id="u1"
+ *           data-user-hash="HMAC" data-lang="en|zh" data-color="#0b5fff" defer></script>
+ * data-user-id and data-user-hash go together: the hash is the lowercase hex HMAC-SHA256 of the user id under
+ * COMMERCE_ASSISTANT_IDENTITY_SECRET, computed by the store's server for the signed-in shopper (leave both out
+ * for an anonymous shopper). Optional: data-api-base (default: the script's own origin), data-title.
  * No dependencies. Everything lives in a shadow root, so the host page's styles and ours never mix.
  */
 (function () {
@@ -14,6 +16,7 @@
   var cfg = {
     apiKey: script.getAttribute("data-api-key") || "",
     userId: script.getAttribute("data-user-id") || "",
+    userHash: script.getAttribute("data-user-hash") || "",
     lang: (script.getAttribute("data-lang") || navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en",
     color: script.getAttribute("data-color") || "#0b5fff",
     apiBase: (script.getAttribute("data-api-base") || new URL(script.src, location.href).origin).replace(/\/$/, ""),
@@ -139,6 +142,7 @@
   function headers() {
     var h = { "Content-Type": "application/json" };
     if (cfg.apiKey) h["X-API-Key"] = cfg.apiKey;
+    if (cfg.userId && cfg.userHash) h["X-User-Hash"] = cfg.userHash;
     return h;
   }
 

@@ -31,8 +31,11 @@ def _turn_error(exc: Exception) -> ApiError:
 
 
 @router.post("/chat", response_model=ChatResponse, summary="One chat turn; the whole response at once")
-async def chat(request: Request, body: ChatRequest, _: Annotated[Caller, Depends(require_api_key)]) -> ChatResponse:
+async def chat(
+    request: Request, body: ChatRequest, caller: Annotated[Caller, Depends(require_api_key)]
+) -> ChatResponse:
     state = request.app.state
+    caller.check_user(body.user_id)
     image = decode_image(body.image_base64, state.settings)
     message = checked_message(body.message, state.settings, image=image)
     state.metrics.turns_in_flight.inc()
@@ -55,9 +58,10 @@ async def chat(request: Request, body: ChatRequest, _: Annotated[Caller, Depends
     responses={200: {"content": {"text/event-stream": {}}, "description": "token*, products?, action*, done"}},
 )
 async def chat_stream(
-    request: Request, body: ChatRequest, _: Annotated[Caller, Depends(require_api_key)]
+    request: Request, body: ChatRequest, caller: Annotated[Caller, Depends(require_api_key)]
 ) -> EventSourceResponse:
     state = request.app.state
+    caller.check_user(body.user_id)
     image = decode_image(body.image_base64, state.settings)
     message = checked_message(body.message, state.settings, image=image)
     request_id = getattr(request.state, "request_id", None)

@@ -1,4 +1,5 @@
-"""POST /v1/moderate: the moderation verdict of a text, an image, or both (the stricter decision wins)."""
+"""POST /v1/moderate: the moderation verdict of a text, an image, or both (the stricter decision wins). A secret key
+only: a flagged text lands in the review queue and counts against `user_id`, which the widget's key must not reach."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from moderation.image_checks import ImageRejected
 from moderation.verdict import Verdict, stricter
 from ui.api.chat_request import decode_image
 from ui.api.errors import ERROR_RESPONSES, ApiError
-from ui.api.security import Caller, require_api_key
+from ui.api.security import Caller, require_secret_key
 
 router = APIRouter(prefix="/v1", tags=["moderation"], responses=ERROR_RESPONSES)
 
@@ -33,7 +34,9 @@ def _merge(text: Verdict, image: Verdict) -> Verdict:
 
 
 @router.post("/moderate", response_model=Verdict, response_model_exclude_none=False, summary="Moderation verdict")
-async def moderate(request: Request, body: ModerateRequest, _: Annotated[Caller, Depends(require_api_key)]) -> Verdict:
+async def moderate(
+    request: Request, body: ModerateRequest, _: Annotated[Caller, Depends(require_secret_key)]
+) -> Verdict:
     state = request.app.state
     image = decode_image(body.image_base64, state.settings)
     if not (body.text and body.text.strip()) and image is None:

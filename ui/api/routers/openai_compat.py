@@ -80,6 +80,7 @@ class _Turn:
 
     def __init__(self, request: Request, body: CompletionRequest, caller: Caller) -> None:
         state = request.app.state
+        caller.check_user(body.user)
         last = body.messages[-1]
         if last.role != "user":
             raise ApiError(422, "invalid_request", "the last message must be the user's")

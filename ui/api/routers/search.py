@@ -1,5 +1,5 @@
 """GET /v1/search: hybrid product search, re-ranked for the user (with the reasons in `why`) when `user_id` is
-given."""
+given (with a publishable key, only for the user its X-User-Hash proves)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def result_of(hit: SearchHit) -> SearchResult:
 @router.get("/search", response_model=SearchResponse, summary="Ranked products for a query")
 async def search(
     request: Request,
-    _: Annotated[Caller, Depends(require_api_key)],
+    caller: Annotated[Caller, Depends(require_api_key)],
     q: Annotated[str, Query(min_length=1, max_length=500, description="What the shopper typed")],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     user_id: Annotated[str | None, Query(max_length=256)] = None,
@@ -62,6 +62,7 @@ async def search(
 ) -> SearchResponse:
     if min_price is not None and max_price is not None and min_price > max_price:
         raise ApiError(422, "invalid_request", "min_price is above max_price")
+    caller.check_user(user_id)
     filters = SearchFilters(min_price=min_price, max_price=max_price, brand=brand, category=category, in_stock=in_stock)
     runtime = request.app.state.runtime
     hits = await request.app.state.work_pool.run(

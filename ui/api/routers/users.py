@@ -1,4 +1,5 @@
-"""Per-user endpoints: recommendations, and erasure of everything kept about a user."""
+"""Per-user endpoints: recommendations (a publishable key: the proven user only), and erasure of everything kept
+about a user (a secret key only)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from ui.api.errors import ERROR_RESPONSES
-from ui.api.security import Caller, require_api_key
+from ui.api.security import Caller, require_api_key, require_secret_key
 
 router = APIRouter(prefix="/v1/users", tags=["personalization"], responses=ERROR_RESPONSES)
 
@@ -40,9 +41,11 @@ class Erased(BaseModel):
 async def recommendations(
     request: Request,
     user_id: UserId,
-    _: Annotated[Caller, Depends(require_api_key)],
+    caller: Annotated[Caller, Depends(require_api_key)],
     k: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Recommendations:
+    """With a publishable key, only for the user its X-User-Hash proves."""
+    caller.check_user(user_id)
     runtime = request.app.state.runtime
     recs = await request.app.state.work_pool.run(lambda: runtime.recommender.recommend(user_id, k))
     return Recommendations(
@@ -63,7 +66,8 @@ async def recommendations(
 
 
 @router.delete("/{user_id}", response_model=Erased, summary="Erase the user's profile, events, sessions and vectors")
-async def erase_user(request: Request, user_id: UserId, _: Annotated[Caller, Depends(require_api_key)]) -> Erased:
+async def erase_user(request: Request, user_id: UserId, _: Annotated[Caller, Depends(require_secret_key)]) -> Erased:
+    """Needs a secret key: erasure is the store's decision, never the widget's."""
     runtime = request.app.state.runtime
     removed = await anyio.to_thread.run_sync(runtime.user_erasure.erase, user_id)
     return Erased(deleted=True, removed=removed)
