@@ -162,6 +162,12 @@ class SessionStore:
             used += len(content)
         return kept[::-1]
 
+    def exists(self, session_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(select(sessions_table.c.id).where(sessions_table.c.id == session_id)).first() is not None
+            )
+
     def message_count(self, session_id: str) -> int:
         with self.engine.connect() as conn:
             return conn.execute(

@@ -107,13 +107,18 @@ def test_openai_client_plain_and_streaming(server: str) -> None:
     ai = OpenAI(base_url=f"{server}/v1", api_key="unused-on-loopback", max_retries=0)
     assert [m.id for m in ai.models.list().data] == ["commerce-assistant"]
     history = [{"role": "user", "content": "I want a laptop"}]
-    first = ai.chat.completions.create(model="commerce-assistant", messages=history, user="oa-user")
+    thread = {"X-Conversation-ID": "oa-thread-1"}  # the client's own name for the conversation
+    first = ai.chat.completions.create(
+        model="commerce-assistant", messages=history, user="oa-user", extra_headers=thread
+    )
     reply = first.choices[0].message.content
     assert reply and first.choices[0].finish_reason == "stop"
     session = first.model_extra["commerce"]["session_id"]
 
     history += [{"role": "assistant", "content": reply}, {"role": "user", "content": "the cheapest one please"}]
-    stream = ai.chat.completions.create(model="commerce-assistant", messages=history, user="oa-user", stream=True)
+    stream = ai.chat.completions.create(
+        model="commerce-assistant", messages=history, user="oa-user", stream=True, extra_headers=thread
+    )
     pieces, finish, extra = [], None, None
     for chunk in stream:
         delta = chunk.choices[0].delta
@@ -121,7 +126,14 @@ def test_openai_client_plain_and_streaming(server: str) -> None:
         finish = chunk.choices[0].finish_reason or finish
         extra = (chunk.model_extra or {}).get("commerce") or extra
     assert "".join(pieces).strip() and finish == "stop"
-    assert extra["session_id"] == session  # the resent history continued the same conversation
+    assert extra["session_id"] == session  # the conversation id continued the same conversation
+    # The same id as a body field; and without one, a resent history is a new conversation (never matched).
+    again = ai.chat.completions.create(
+        model="commerce-assistant", messages=history, user="oa-user", extra_body={"conversation_id": "oa-thread-1"}
+    )
+    assert again.model_extra["commerce"]["session_id"] == session
+    fresh = ai.chat.completions.create(model="commerce-assistant", messages=history, user="oa-user")
+    assert fresh.model_extra["commerce"]["session_id"] != session
 
 
 def test_openai_errors_keep_our_shape(client: httpx.Client) -> None:

@@ -148,3 +148,77 @@ def test_secret_keys_alone_serve_keyed_callers_only(tmp_path) -> None:  # type: 
     with TestClient(create_app(Runtime(settings)), client=REMOTE, raise_server_exceptions=False) as c:
         assert_error(c.get("/v1/search", params={"q": "tv"}), 401, "missing_api_key")
         assert c.get("/v1/search", params={"q": "tv", "user_id": VICTIM}, headers=SEC).status_code == 200
+
+
+# --- finding 2: shared conversations through /v1/chat/completions ----------------------------------------------
+def completion_session(response) -> str:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200, response.text
+    return response.json()["commerce"]["session_id"]
+
+
+def test_replayed_opening_does_not_join_another_callers_conversation(client: TestClient) -> None:
+    """Two anonymous shoppers on the same widget key: the second sends the first one's opening and the reply it
+    got; before, the history's digest led them into the first shopper's session."""
+    opening = [{"role": "user", "content": "I want to check order #W2611340, my email is a@example.com"}]
+    first = client.post("/v1/chat/completions", json={"messages": opening}, headers=PUB)
+    session = completion_session(first)
+    reply = first.json()["choices"][0]["message"]["content"]
+    replay = [*opening, {"role": "assistant", "content": reply}, {"role": "user", "content": "what did I order?"}]
+    second = client.post("/v1/chat/completions", json={"messages": replay}, headers=PUB)
+    assert completion_session(second) != session
+    streamed = client.post("/v1/chat/completions", json={"messages": replay, "stream": True}, headers=PUB)
+    assert streamed.status_code == 200 and session not in streamed.text
+
+
+def test_conversation_id_is_the_callers_own(client: TestClient) -> None:
+    turn = {"messages": [{"role": "user", "content": "show me laptops"}], "user": VICTIM}
+    thread = {"X-Conversation-ID": "thread-1"}
+    session = completion_session(client.post("/v1/chat/completions", json=turn, headers={**AS_VICTIM, **thread}))
+    again = client.post("/v1/chat/completions", json=turn, headers={**AS_VICTIM, **thread})
+    assert completion_session(again) == session  # the holder of the id continues
+    as_field = client.post("/v1/chat/completions", json={**turn, "conversation_id": "thread-1"}, headers=AS_VICTIM)
+    assert completion_session(as_field) == session
+    # Anyone else naming the same conversation id gets a conversation of their own.
+    other = {**turn, "user": ATTACKER}
+    assert completion_session(client.post("/v1/chat/completions", json=other, headers={**AS_ATTACKER, **thread})) != (
+        session
+    )
+    anonymous = {"messages": turn["messages"]}
+    assert completion_session(client.post("/v1/chat/completions", json=anonymous, headers={**PUB, **thread})) != (
+        session
+    )
+    bad = client.post("/v1/chat/completions", json=turn, headers={**AS_VICTIM, "X-Conversation-ID": "a b"})
+    assert_error(bad, 422, "invalid_request")
+
+
+def test_a_session_is_continued_only_by_who_started_it(client: TestClient) -> None:
+    start = client.post("/v1/chat", json={"message": "show me laptops", "user_id": VICTIM}, headers=AS_VICTIM)
+    assert start.status_code == 200, start.text
+    session = start.json()["session_id"]
+    follow = {"message": "the cheapest one", "session_id": session}
+    # Another proven user, an anonymous shopper, another key: refused, on every chat route.
+    assert_error(
+        client.post("/v1/chat", json={**follow, "user_id": ATTACKER}, headers=AS_ATTACKER), 403, "session_forbidden"
+    )
+    assert_error(client.post("/v1/chat", json=follow, headers=PUB), 403, "session_forbidden")
+    assert_error(client.post("/v1/chat/stream", json=follow, headers=PUB), 403, "session_forbidden")
+    completion = {"messages": [{"role": "user", "content": "what did I order?"}], "session_id": session}
+    assert_error(client.post("/v1/chat/completions", json=completion, headers=PUB), 403, "session_forbidden")
+    assert_error(client.post("/v1/chat", json={**follow, "user_id": VICTIM}, headers=SEC), 403, "session_forbidden")
+    # The one who started it continues.
+    mine = client.post("/v1/chat", json={**follow, "user_id": VICTIM}, headers=AS_VICTIM)
+    assert mine.status_code == 200 and mine.json()["session_id"] == session
+
+
+def test_a_session_started_elsewhere_is_not_reachable_with_a_key(client: TestClient) -> None:
+    """A session of the terminal chat or the keyless demo (same database) is not anyone's to continue by key."""
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    elsewhere = runtime.dialogue.chat("show me laptops", user_id=VICTIM).session_id
+    assert_error(
+        client.post("/v1/chat", json={"message": "hi", "session_id": elsewhere}, headers=PUB), 403, "session_forbidden"
+    )
+    # An id nobody has used yet becomes the first caller's, and only theirs.
+    claimed = client.post("/v1/chat", json={"message": "hi", "session_id": "my-own-id-1"}, headers=AS_ATTACKER)
+    assert claimed.status_code == 200 and claimed.json()["session_id"] == "my-own-id-1"
+    taken = {"message": "hi", "session_id": "my-own-id-1", "user_id": VICTIM}
+    assert_error(client.post("/v1/chat", json=taken, headers=AS_VICTIM), 403, "session_forbidden")

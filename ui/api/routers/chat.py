@@ -1,5 +1,6 @@
 """POST /v1/chat (the whole response) and POST /v1/chat/stream (server-sent events), over the dialogue engine.
 
+A session is continued only by the key and user that started it (`ui.api.conversations`).
 Turns run in worker threads (the engine blocks on the model and the database); the event loop only relays.
 Stream frames: `event: token` {"text"}, `event: products` {"products"}, `event: action` (one action),
 `event: done` (the full chat response); `event: error` {"error": {...}} if a turn fails after the stream began.
@@ -18,6 +19,7 @@ from sse_starlette import EventSourceResponse
 
 from assistant.dialogue.response import ChatResponse
 from ui.api.chat_request import ChatRequest, checked_message, decode_image
+from ui.api.conversations import resolve_session
 from ui.api.errors import ERROR_RESPONSES, ApiError, error_body
 from ui.api.security import Caller, require_api_key
 
@@ -38,10 +40,11 @@ async def chat(
     caller.check_user(body.user_id)
     image = decode_image(body.image_base64, state.settings)
     message = checked_message(body.message, state.settings, image=image)
+    session_id = await resolve_session(state, caller, body.user_id, body.session_id)
     state.metrics.turns_in_flight.inc()
     try:
         response: ChatResponse = await state.turn_pool.run(
-            lambda: state.runtime.dialogue.chat(message, session_id=body.session_id, user_id=body.user_id, image=image)
+            lambda: state.runtime.dialogue.chat(message, session_id=session_id, user_id=body.user_id, image=image)
         )
         state.metrics.observe_turn(response.timings_ms, response.moderation)
         return response
@@ -64,6 +67,7 @@ async def chat_stream(
     caller.check_user(body.user_id)
     image = decode_image(body.image_base64, state.settings)
     message = checked_message(body.message, state.settings, image=image)
+    session_id = await resolve_session(state, caller, body.user_id, body.session_id)
     request_id = getattr(request.state, "request_id", None)
 
     async def frames() -> AsyncIterator[dict[str, str]]:
@@ -72,9 +76,7 @@ async def chat_stream(
         state.metrics.turns_in_flight.inc()
         try:
             events = state.turn_pool.iterate(
-                lambda: state.runtime.dialogue.stream(
-                    message, session_id=body.session_id, user_id=body.user_id, image=image
-                )
+                lambda: state.runtime.dialogue.stream(message, session_id=session_id, user_id=body.user_id, image=image)
             )
             async for event in events:
                 if event.event == "token" and first_token:

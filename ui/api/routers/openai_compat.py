@@ -1,8 +1,10 @@
 """OpenAI-compatible chat completions, so any OpenAI client or chat front end can talk to the assistant.
 
 `POST /v1/chat/completions` takes the last user message as this turn (text parts, and an image part as a
-`data:` URL); `user` is the user id; the conversation continues the session its history belongs to (see
-`ui.api.conversations`), or the one named by an explicit `session_id` field. The reply carries the full chat
+`data:` URL); `user` is the user id (with a publishable key, proven by X-User-Hash). A conversation continues only
+by an id the caller holds: the `X-Conversation-ID` header or `conversation_id` field (the caller's own name for the
+thread, kept per key and user), or the engine's `session_id`; never by matching the history, which is otherwise
+ignored (see `ui.api.conversations`). The reply carries the full chat
 response under the extra key `commerce` (products, actions, moderation, ...). `stream: true` sends
 `chat.completion.chunk` objects as `data:` lines, then `data: [DONE]`. `GET /v1/models` lists the one model.
 """
@@ -11,17 +13,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ui.api.chat_request import checked_message, decode_image
-from ui.api.conversations import history_digest
+from ui.api.conversations import ConversationIndex
 from ui.api.errors import ERROR_RESPONSES, ApiError, error_body
 from ui.api.security import Caller, require_api_key
 
@@ -29,6 +33,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=ERROR_RESPONSES)
 
 MODEL_NAME = "commerce-assistant"
+CONVERSATION_ID = r"^[A-Za-z0-9._:-]+$"
+CONVERSATION_HEADER = "X-Conversation-ID"
 
 
 class ContentPart(BaseModel):
@@ -51,6 +57,7 @@ class CompletionRequest(BaseModel):
     stream: bool = False
     user: str | None = Field(None, max_length=256)
     session_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    conversation_id: str | None = Field(None, min_length=1, max_length=128, pattern=CONVERSATION_ID)
 
 
 def _text(message: Message) -> str:
@@ -71,8 +78,15 @@ def _image_url(message: Message) -> str | None:
     return None
 
 
-def _history(messages: list[Message]) -> list[tuple[str, str]]:
-    return [(m.role, _text(m)) for m in messages if m.role in ("user", "assistant")]
+def _conversation_id(request: Request, body: CompletionRequest) -> str | None:
+    header = request.headers.get(CONVERSATION_HEADER)
+    if header is None:
+        return body.conversation_id
+    if not re.fullmatch(CONVERSATION_ID, header) or len(header) > 128:
+        raise ApiError(422, "invalid_request", f"{CONVERSATION_HEADER}: up to 128 of A-Z a-z 0-9 . _ : -")
+    if body.conversation_id is not None and body.conversation_id != header:
+        raise ApiError(422, "invalid_request", f"{CONVERSATION_HEADER} and conversation_id differ")
+    return header
 
 
 class _Turn:
@@ -87,15 +101,22 @@ class _Turn:
         self.image = decode_image(_image_url(last), state.settings)
         self.message = checked_message(_text(last), state.settings, image=self.image)
         self.user = body.user
-        self.key_id = caller.key_id
-        history = _history(body.messages)
-        self.index = state.conversations
-        self.history = history
-        self.session_id = body.session_id or self.index.find(history_digest(self.key_id, self.user, history[:-1]))
+        self.caller = caller
+        self.conversation_id = _conversation_id(request, body)
+        self.explicit_session = body.session_id
+        self.session_id: str | None = None
 
-    def remember(self, session_id: str, reply: str) -> None:
-        digest = history_digest(self.key_id, self.user, [*self.history, ("assistant", reply)])
-        self.index.remember(digest, session_id)
+    async def resolve(self, state: Any) -> None:
+        """Finds (or starts) the caller's own session, off the event loop (SQL)."""
+        index: ConversationIndex = state.conversations
+        sessions = state.runtime.sessions
+
+        def find() -> str | None:
+            if self.explicit_session or not self.conversation_id:
+                return index.resolve(self.caller, self.user, self.explicit_session, sessions)
+            return index.resolve_conversation(self.caller, self.user, self.conversation_id, sessions)
+
+        self.session_id = await anyio.to_thread.run_sync(find)
 
 
 def _completion(turn: _Turn, response: dict[str, Any], completion_id: str, created: int) -> dict[str, Any]:
@@ -141,6 +162,7 @@ async def chat_completions(
 ) -> Any:
     state = request.app.state
     turn = _Turn(request, body, caller)
+    await turn.resolve(state)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
 
@@ -159,21 +181,17 @@ async def chat_completions(
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         response = result.model_dump(mode="json")
-        turn.remember(response["session_id"], response["reply"])
         return _completion(turn, response, completion_id, created)
 
     request_id = getattr(request.state, "request_id", None)
 
     async def chunks() -> AsyncIterator[str]:
         yield _chunk(turn, completion_id, created, {"role": "assistant", "content": ""})
-        streamed: list[str] = []  # the client will send back what it received, not the final text
         try:
             async for event in state.turn_pool.iterate(run):
                 if event.event == "token":
-                    streamed.append(event.data["text"])
                     yield _chunk(turn, completion_id, created, {"content": event.data["text"]})
                 elif event.event == "done":
-                    turn.remember(event.data["session_id"], "".join(streamed))
                     yield _chunk(turn, completion_id, created, {}, "stop", commerce=event.data)
         except Exception as exc:
             if not isinstance(exc, ValueError):
