@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -134,7 +135,7 @@ def test_publishable_key_cannot_reach_moderation(client: TestClient) -> None:
     assert client.post("/v1/moderate", json=text, headers=SEC).status_code == 200
 
 
-def test_without_an_identity_secret_no_user_is_proven(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_without_an_identity_secret_no_user_is_proven(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", llm="none", api_keys=[PUBLISHABLE])
     with TestClient(create_app(Runtime(settings)), client=REMOTE, raise_server_exceptions=False) as c:
         r = c.get("/v1/search", params={"q": "tv", "user_id": VICTIM}, headers=AS_VICTIM)
@@ -143,7 +144,7 @@ def test_without_an_identity_secret_no_user_is_proven(tmp_path) -> None:  # type
         assert_error(c.get("/v1/search", params={"q": "tv"}, headers=SEC), 401, "invalid_api_key")
 
 
-def test_secret_keys_alone_serve_keyed_callers_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_secret_keys_alone_serve_keyed_callers_only(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", llm="none", secret_keys=[SECRET])
     with TestClient(create_app(Runtime(settings)), client=REMOTE, raise_server_exceptions=False) as c:
         assert_error(c.get("/v1/search", params={"q": "tv"}), 401, "missing_api_key")
@@ -222,3 +223,31 @@ def test_a_session_started_elsewhere_is_not_reachable_with_a_key(client: TestCli
     assert claimed.status_code == 200 and claimed.json()["session_id"] == "my-own-id-1"
     taken = {"message": "hi", "session_id": "my-own-id-1", "user_id": VICTIM}
     assert_error(client.post("/v1/chat", json=taken, headers=AS_VICTIM), 403, "session_forbidden")
+
+
+# --- finding 3: the Gradio chat at / ------------------------------------------------------------------------------
+def gradio_page(tmp_path: Path, client: tuple[str, int], **keys: list[str]) -> tuple[list[str | None], dict[str, list]]:
+    """The element ids on the Gradio page, and the inputs each of its API endpoints takes (by label)."""
+    settings = Settings(data_dir=tmp_path / "data", llm="none", identity_secret=IDENTITY_SECRET, **keys)
+    with TestClient(create_app(Runtime(settings), gradio=True), client=client) as c:
+        config = c.get("/config")
+        info = c.get("/gradio_api/info")
+    assert config.status_code == 200 and info.status_code == 200
+    ids = [component.get("props", {}).get("elem_id") for component in config.json()["components"]]
+    endpoints = {name: [p.get("label") for p in e["parameters"]] for name, e in info.json()["named_endpoints"].items()}
+    return ids, endpoints
+
+
+def test_gradio_with_keys_has_no_user_picker(tmp_path: Path) -> None:
+    """Before, the page at / offered a picker that showed any shopper's activity and chatted as them, and its
+    Gradio API took the user as an input: with keys set, everyone there is an anonymous shopper."""
+    for keys in ({"api_keys": [PUBLISHABLE]}, {"secret_keys": [SECRET]}):
+        ids, endpoints = gradio_page(tmp_path / next(iter(keys)), REMOTE, **keys)
+        assert "user-pick" not in ids and "chatbot" in ids
+        assert endpoints and not any("Shopping as" in labels for labels in endpoints.values()), endpoints
+
+
+def test_gradio_local_demo_keeps_the_user_picker(tmp_path: Path) -> None:
+    ids, endpoints = gradio_page(tmp_path, ("127.0.0.1", 40000))
+    assert "user-pick" in ids
+    assert "Shopping as" in endpoints["/respond"]

@@ -2,6 +2,10 @@
 by the engine), a user picker with the demo users and a live profile panel, thumbs up/down stored as events.
 English and Chinese.
 
+The user picker is for the local demo only (no API key configured, loopback only): it chats as any shopper and
+shows their activity. With keys configured the page is open to the world, so everyone on it is an anonymous
+shopper: no picker, no profile, no events, whatever a crafted Gradio API call sends as the user.
+
 It talks to the same `Runtime` as the HTTP API, in process: the dialogue engine for turns, the event ingestor for
 behaviour, the profile store and recommender for the panel.
 """
@@ -156,8 +160,15 @@ def card_html(card: dict[str, Any], image_url: str | None, lang: str) -> str:
 class ChatUI:
     """Binds the Gradio page to one runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, pick_users: bool = True) -> None:
         self.runtime = runtime
+        self.pick_users = pick_users
+
+    def _user(self, user: str | None) -> str | None:
+        """The shopper this page acts for: the picked one on the local demo, nobody once keys are configured."""
+        if not self.pick_users:
+            return None
+        return user if user and user != GUEST else None
 
     # --- turns -----------------------------------------------------------------------------------------------
     def respond(
@@ -182,7 +193,7 @@ class ChatUI:
         done: dict[str, Any] | None = None
         try:
             events = self.runtime.dialogue.stream(
-                text or t["image"], session_id=state.get("session_id"), user_id=_user(user), image=image
+                text or t["image"], session_id=state.get("session_id"), user_id=self._user(user), image=image
             )
             for event in events:
                 if event.event == "token":
@@ -216,7 +227,7 @@ class ChatUI:
     # --- behaviour events ------------------------------------------------------------------------------------
     def record(self, kind: str, product_id: str, title: str, user: str, lang: str) -> tuple[str, str]:
         t = TEXT[lang]
-        if not _user(user):
+        if not self._user(user):
             return self.profile(user, lang), t["need_user"]
         result = self.runtime.events.ingest([{"user_id": user, "type": kind, "product_id": product_id}])
         if result.rejected:
@@ -231,7 +242,7 @@ class ChatUI:
         shown = state.get("rated", {}).get(str(index)) or []
         if not shown:
             return self.profile(user, lang), t["no_rating"]
-        if not _user(user):
+        if not self._user(user):
             return self.profile(user, lang), t["need_user"]
         liked = like.liked is True or like.liked == "Like"
         result = self.runtime.events.ingest(
@@ -246,7 +257,7 @@ class ChatUI:
     # --- profile panel ---------------------------------------------------------------------------------------
     def profile(self, user: str, lang: str) -> str:
         t = TEXT[lang]
-        if not _user(user):
+        if not self._user(user):
             return f"### {t['profile']}\n{t['guest']}"
         personalization = self.runtime.personalization
         profile = self.runtime.profiles.get(personalization.user_key(user))
@@ -285,11 +296,12 @@ class ChatUI:
     def relabel(self, lang_name: str, user: str) -> tuple[Any, ...]:
         lang = LANGS[lang_name]
         t = TEXT[lang]
+        picker = (gr.update(label=t["user"]),) if self.pick_users else ()
         return (
             lang,
             gr.update(label=t["chat"]),
             gr.update(placeholder=t["placeholder"]),
-            gr.update(label=t["user"]),
+            *picker,
             gr.update(value=t["new"]),
             f"## 🛍️ {t['title']}",
             self.profile(user, lang),
@@ -351,13 +363,17 @@ class ChatUI:
                                     )
 
                 with gr.Column(scale=1, min_width=260):
-                    user = gr.Dropdown(
-                        choices=users,
-                        value=users[1][1] if len(users) > 1 else GUEST,
-                        label=t["user"],
-                        allow_custom_value=True,
-                        elem_id="user-pick",
-                    )
+                    user: gr.Dropdown | gr.State
+                    if self.pick_users:
+                        user = gr.Dropdown(
+                            choices=users,
+                            value=users[1][1] if len(users) > 1 else GUEST,
+                            label=t["user"],
+                            allow_custom_value=True,
+                            elem_id="user-pick",
+                        )
+                    else:
+                        user = gr.State(GUEST)  # server-side: a client cannot set it
                     new = gr.Button(t["new"], elem_id="new-chat")
                     profile = gr.Markdown(elem_id="profile-panel")
 
@@ -370,16 +386,16 @@ class ChatUI:
             )
             chatbot.like(self.rate, [state, user, lang], [profile, note])
             new.click(self.new_conversation, [user, lang], [chatbot, state, cards, profile, note])
-            user.change(self.new_conversation, [user, lang], [chatbot, state, cards, profile, note])
-            lang_pick.change(self.relabel, [lang_pick, user], [lang, chatbot, box, user, new, heading, profile])
+            if self.pick_users:
+                user.change(self.new_conversation, [user, lang], [chatbot, state, cards, profile, note])
+            relabelled = [lang, chatbot, box, *([user] if self.pick_users else []), new, heading, profile]
+            lang_pick.change(self.relabel, [lang_pick, user], relabelled)
             blocks.load(self.profile, [user, lang], [profile])
         return blocks
 
 
-def _user(user: str | None) -> str | None:
-    return user if user and user != GUEST else None
-
-
 def mount_gradio(app: FastAPI, runtime: Runtime) -> None:
-    """Mounts the chat at `/` (after every other route, so they keep precedence)."""
-    gr.mount_gradio_app(app, ChatUI(runtime).build(), path="/", css=CSS, footer_links=["api"])
+    """Mounts the chat at `/` (after every other route, so they keep precedence). The user picker only on the
+    keyless local demo: with keys configured, anonymous shoppers only."""
+    chat = ChatUI(runtime, pick_users=not runtime.settings.keys_configured)
+    gr.mount_gradio_app(app, chat.build(), path="/", css=CSS, footer_links=["api"])
