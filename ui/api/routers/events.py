@@ -41,9 +41,9 @@ async def post_events(
     ],
 ) -> EventsAccepted:
     """Each event: `{"user_id", "type": "view|search|add_to_cart|purchase|rate", "product_id"?, "query"?,
-        "quantity"?, "value"?, "ts"?}`. A bad event is reported by its index and the others are kept; when none is
-        valid the request fails with 422. With a publishable key every `user_id` must be the one its X-User-Hash proves
-    (401 `identity_unverified` otherwise)."""
+    "quantity"?, "value"?, "ts"?}`. A bad event is reported by its index and the others are kept; when none is
+    valid the request fails with 422. With a publishable key every `user_id` must be the one its X-User-Hash
+    proves (401 `identity_unverified` otherwise)."""
     items = body if isinstance(body, list) else [body]
     if not items:
         raise ApiError(422, "invalid_request", "no events in the request")
