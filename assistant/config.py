@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # older rows under the first); or one per line in a file (a mounted secret).
     encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     encryption_key_file: Path | None = None
+    # Identity checks in chat: failed attempts (a wrong email, or name and zip code) allowed within the cool-down,
+    # per conversation, per client IP and per account; past that, that subject is locked until the cool-down passes.
+    identity_max_failures_per_session: int = Field(5, ge=0)
+    identity_max_failures_per_client: int = Field(20, ge=0)
+    identity_max_failures_per_account: int = Field(10, ge=0)
+    identity_cooldown_s: float = Field(900.0, gt=0)
+    # Whether an email alone (it is no secret) lets an anonymous shopper change orders and the address, or only
+    # read them (then changes need the name and zip code too). Unset: only in the keyless local demo.
+    identity_email_allows_changes: bool | None = None
 
     _split = field_validator("api_keys", "secret_keys", "reviewer_tokens", "encryption_keys", mode="before")(_split_csv)
 
@@ -71,6 +80,12 @@ class Settings(BaseSettings):
     def keys_configured(self) -> bool:
         """Any publishable or secret key set: the API is served to keyed callers, not to loopback by default."""
         return bool(self.api_keys or self.secret_keys)
+
+    @property
+    def email_allows_changes(self) -> bool:
+        if self.identity_email_allows_changes is not None:
+            return self.identity_email_allows_changes
+        return not self.keys_configured
 
     @cached_property
     def chroma_path(self) -> Path:

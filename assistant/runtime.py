@@ -18,6 +18,7 @@ from assistant.llm import LLM, make_llm
 from assistant.llm.metered import MeteredLLM, TokenMeter
 from assistant.sessions import SessionStore
 from assistant.store import StoreDB, StoreTools
+from assistant.store.identity import IdentityGuard, IdentityPolicy
 from moderation.moderator import Moderator
 from moderation.policy import refusal_message
 from retrieval.catalog_store import CatalogStore
@@ -137,7 +138,21 @@ class Runtime:
                 SearchHit(product=r.product, score=r.score, why=r.why) for r in self.recommender.recommend(user_id, k)
             ],
             generation=GenerationSettings(timeout_s=self.settings.llm_timeout_s),
+            identity=self.identity_guard,
         )
+
+    @cached_property
+    def identity_guard(self) -> IdentityGuard:
+        """The limits on identity attempts in chat, and what an email alone unlocks (the settings `identity_*`)."""
+        settings = self.settings
+        policy = IdentityPolicy(
+            max_failures_per_session=settings.identity_max_failures_per_session,
+            max_failures_per_client=settings.identity_max_failures_per_client,
+            max_failures_per_account=settings.identity_max_failures_per_account,
+            cooldown_s=settings.identity_cooldown_s,
+            email_allows_changes=settings.email_allows_changes,
+        )
+        return IdentityGuard(self.store.db, policy)
 
     @cached_property
     def moderator(self) -> Moderator:

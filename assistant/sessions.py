@@ -87,6 +87,8 @@ class DialogueState(BaseModel):
     last_query: str | None = None
     last_filters: dict[str, Any] = Field(default_factory=dict)
     failed_identity: int = 0
+    # Verified by an email alone (no signed-in caller): what that unlocks is the store's policy choice.
+    email_only: bool = False
     # The conversation's PII placeholders ("[EMAIL_1]" -> the value), kept so each value keeps its placeholder from
     # turn to turn; part of the state, so encrypted at rest with it, and never logged.
     pii: dict[str, str] = Field(default_factory=dict, repr=False)

@@ -27,6 +27,7 @@ from assistant.dialogue.templates import render
 from assistant.llm.base import LLM
 from assistant.sessions import SessionStore
 from assistant.store import StoreTools
+from assistant.store.identity import IdentityGuard, IdentityPolicy
 from moderation.pii import PiiMap
 from moderation.verdict import Verdict, stricter
 from prompts import load as load_prompt
@@ -90,6 +91,7 @@ class DialogueEngine:
         personal_search: PersonalSearch | None = None,
         recommend: Recommend | None = None,
         generation: GenerationSettings | None = None,
+        identity: IdentityGuard | None = None,
     ) -> None:
         self.sessions = sessions
         self.moderator = moderator
@@ -99,7 +101,7 @@ class DialogueEngine:
         self.generation = generation or GenerationSettings()
         self._recommend = recommend
         shopping = ShoppingHandler(searcher, personal_search=personal_search, recommend=recommend)
-        service = ServiceHandler(store)
+        service = ServiceHandler(store, identity or IdentityGuard(store.db, IdentityPolicy()))
         self.handlers: dict[Intent, Handler] = {
             Intent.PRODUCT_SEARCH: shopping,
             Intent.REFINE: shopping,
@@ -143,20 +145,33 @@ class DialogueEngine:
         return self._llm() if self._llm else None
 
     def chat(
-        self, message: str, *, session_id: str | None = None, user_id: str | None = None, image: bytes | None = None
+        self,
+        message: str,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        image: bytes | None = None,
+        client: str | None = None,
     ) -> ChatResponse:
         """One turn, the whole response at once."""
         done: dict[str, Any] = {}
-        for event in self.stream(message, session_id=session_id, user_id=user_id, image=image):
+        for event in self.stream(message, session_id=session_id, user_id=user_id, image=image, client=client):
             if event.event == "done":
                 done = event.data
         return ChatResponse.model_validate(done)
 
     def stream(
-        self, message: str, *, session_id: str | None = None, user_id: str | None = None, image: bytes | None = None
+        self,
+        message: str,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        image: bytes | None = None,
+        client: str | None = None,
     ) -> Iterator[ChatEvent]:
         """One turn as events: products and actions as soon as they are known, reply text sentence by sentence
-        (each sentence checked by the grounding guard), then `done` with the full chat response."""
+        (each sentence checked by the grounding guard), then `done` with the full chat response. `client` (the
+        caller's IP address) is what identity attempts are limited by, beside the session and the account."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         session = self.sessions.load_or_create(session_id, user_id)
@@ -212,6 +227,7 @@ class DialogueEngine:
             routed=routed,
             slots=slots,
             caller_user_id=user_id,
+            client=client,
             timings_ms=timings,
         )
         mark = time.perf_counter()

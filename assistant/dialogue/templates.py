@@ -23,6 +23,20 @@ _T: dict[str, dict[str, str]] = {
         "or your first and last name and zip code.",
         "zh": "这些信息与您当前登录的账户不符。请提供您账户的邮箱，或您的姓名和邮编。",
     },
+    "identity_locked": {
+        "en": "Too many identity checks failed. For your security, please try again in {minutes} minutes, or ask "
+        "for a human agent.",
+        "zh": "身份核实失败次数过多。为了您的账户安全，请在 {minutes} 分钟后再试，或请求人工客服。",
+    },
+    "ask_step_up": {
+        "en": "To change anything on your account I also need your first and last name and the zip code of your "
+        "default address.",
+        "zh": "要修改账户或订单，我还需要您的姓名和默认地址的邮编。",
+    },
+    "step_up_failed": {
+        "en": "Those details don't match the account verified in this conversation, so I can't make changes.",
+        "zh": "这些信息与本次对话中已核实的账户不符，因此无法进行修改。",
+    },
     "identity_ok": {"en": "Thanks, {name}, you're verified.", "zh": "谢谢，{name}，身份已核实。"},
     "one_user_only": {
         "en": "I can only help with the account verified in this conversation ({name}); I can't access another "

@@ -126,6 +126,14 @@ class StoreDB:
         query = select(users_table.c.user_id).where(func.lower(users_table.c.email) == email.strip().lower())
         return self._one(query)
 
+    def user_ids_by_name(self, first_name: str, last_name: str) -> list[str]:
+        query = select(users_table.c.user_id).where(
+            func.lower(users_table.c.first_name) == first_name.strip().lower(),
+            func.lower(users_table.c.last_name) == last_name.strip().lower(),
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def user_id_by_name_zip(self, first_name: str, last_name: str, zip_code: str) -> str | None:
         query = select(users_table.c.user_id).where(
             func.lower(users_table.c.first_name) == first_name.strip().lower(),

@@ -21,6 +21,7 @@ class Turn:
     routed: Routed
     slots: SlotValues
     caller_user_id: str | None = None
+    client: str | None = None  # the client's address, for the limits on identity attempts
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property

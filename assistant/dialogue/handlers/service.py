@@ -10,6 +10,7 @@ order is refused without learning whether it exists.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -28,6 +29,7 @@ from assistant.dialogue.response import Action
 from assistant.dialogue.templates import money, render, status_text
 from assistant.sessions import PendingAction
 from assistant.store import PolicyError, StoreTools
+from assistant.store.identity import IdentityAttempt, IdentityGuard, Method
 from assistant.store.models import Order, User
 
 # Slots that belong to one request; a new request starts without them.
@@ -37,8 +39,9 @@ _PAYMENT_CHANGE = re.compile(r"\b(pay(ment)?|card|paypal|gift ?card)\b|支付|�
 
 
 class ServiceHandler:
-    def __init__(self, store: StoreTools) -> None:
+    def __init__(self, store: StoreTools, identity: IdentityGuard) -> None:
         self.store = store
+        self.identity = identity
 
     def handle(self, turn: Turn) -> Draft:
         state = turn.state
@@ -86,6 +89,8 @@ class ServiceHandler:
         state, said, lang = turn.state, turn.slots, turn.language
         if state.verified_user_id:
             user = self.store.get_user_details(state.verified_user_id, acting_user=state.verified_user_id)
+            if state.email_only and said.first_name and said.last_name and said.zip:
+                return self._step_up(turn, user)
             if _claims_other(said, user):
                 message = render("one_user_only", lang, name=user.name.full)
                 draft = Draft(message)
@@ -100,45 +105,70 @@ class ServiceHandler:
                 return draft
             return user, ""
         caller = self._caller(turn)
-        tried = False
-        for finder in (self._by_email, self._by_name_zip):
-            user_id, attempted = finder(turn)
-            tried = tried or attempted
-            if user_id and caller in (None, user_id):
-                state.verified_user_id = user_id
+        claims = self._claims(turn)
+        for method, named, found in claims:
+            attempt = self._attempt(turn, caller, named)
+            wait = self.identity.locked_for(attempt, method)
+            if wait:
+                return self._locked(turn, wait)
+            if found and caller in (None, found):
+                self.identity.verified(attempt, method, found)
+                state.verified_user_id = found
                 state.failed_identity = 0
-                user = self.store.get_user_details(user_id, acting_user=user_id)
+                state.email_only = method == "email" and caller is None
+                user = self.store.get_user_details(found, acting_user=found)
                 return user, render("identity_ok", lang, name=user.name.first_name)
-        if tried:
+            self.identity.failed(attempt, method)
+        if claims:
             state.failed_identity += 1
-            for slot in ("email", "first_name", "last_name", "zip"):
-                state.slots.pop(slot, None)
+            _forget_identity(state.slots)
             # Signed in: details of another account and unknown details get the same answer, so neither is revealed.
             return Draft(render("identity_not_caller" if caller else "identity_not_found", lang))
         return Draft(render("ask_identity", lang))
+
+    def _step_up(self, turn: Turn, user: User) -> Draft | tuple[User, str]:
+        """Name and zip code after an email: the second factor that lets changes through."""
+        attempt = self._attempt(turn, self._caller(turn), (user.user_id,))
+        wait = self.identity.locked_for(attempt, "name_zip")
+        if wait:
+            return self._locked(turn, wait)
+        if _claims_other(turn.slots, user):
+            self.identity.failed(attempt, "name_zip")
+            _forget_identity(turn.state.slots)
+            return Draft(render("step_up_failed", turn.language))
+        self.identity.verified(attempt, "name_zip", user.user_id)
+        turn.state.email_only = False
+        return user, ""
+
+    def _needs_step_up(self, turn: Turn) -> bool:
+        return turn.state.email_only and not self.identity.policy.email_allows_changes
+
+    def _locked(self, turn: Turn, wait_s: float) -> Draft:
+        _forget_identity(turn.state.slots)
+        return Draft(render("identity_locked", turn.language, minutes=max(1, math.ceil(wait_s / 60))))
+
+    def _attempt(self, turn: Turn, caller: str | None, named: tuple[str, ...]) -> IdentityAttempt:
+        return IdentityAttempt(session_id=turn.session.id, client=turn.client, caller=caller, accounts=named)
 
     def _caller(self, turn: Turn) -> str | None:
         """The signed-in caller's user id when it is one of the store's customers (the account to be verified)."""
         caller = turn.caller_user_id
         return caller if caller and self.store.db.user(caller) is not None else None
 
-    def _by_email(self, turn: Turn) -> tuple[str | None, bool]:
-        email = turn.state.slots.get("email")
-        if not email:
-            return None, False
-        try:
-            return self.store.find_user_id_by_email(email), True
-        except PolicyError:
-            return None, True
-
-    def _by_name_zip(self, turn: Turn) -> tuple[str | None, bool]:
-        slots = turn.state.slots
-        if not (slots.get("first_name") and slots.get("last_name") and slots.get("zip")):
-            return None, False
-        try:
-            return self.store.find_user_id_by_name_zip(slots["first_name"], slots["last_name"], slots["zip"]), True
-        except PolicyError:
-            return None, True
+    def _claims(self, turn: Turn) -> list[tuple[Method, tuple[str, ...], str | None]]:
+        """Each identity the customer gave: its method, the accounts it names (charged when it fails) and the
+        account it proves (None when the details are wrong)."""
+        slots, db = turn.state.slots, self.store.db
+        claims: list[tuple[Method, tuple[str, ...], str | None]] = []
+        if slots.get("email"):
+            found = db.user_id_by_email(slots["email"])
+            claims.append(("email", (found,) if found else (), found))
+        if slots.get("first_name") and slots.get("last_name") and slots.get("zip"):
+            named = tuple(db.user_ids_by_name(slots["first_name"], slots["last_name"]))
+            claims.append(
+                ("name_zip", named, db.user_id_by_name_zip(slots["first_name"], slots["last_name"], slots["zip"]))
+            )
+        return claims
 
     # --- the request ---------------------------------------------------------------------------------------------
     def _serve(self, turn: Turn, intent: Intent, user: User) -> Draft:
@@ -312,6 +342,8 @@ class ServiceHandler:
         ask_on: tuple[str, str] | None = None,
     ) -> Draft:
         lang = turn.language
+        if self._needs_step_up(turn):
+            return Draft(render("ask_step_up", lang))
         try:
             proposal = self.store.propose(action, args, turn.state.verified_user_id)
         except PolicyError as exc:
@@ -378,6 +410,11 @@ class ServiceHandler:
             )
         )
         return draft
+
+
+def _forget_identity(slots: dict[str, Any]) -> None:
+    for slot in ("email", "first_name", "last_name", "zip"):
+        slots.pop(slot, None)
 
 
 def _claims_other(said: Any, user: User) -> bool:

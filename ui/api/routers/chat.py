@@ -44,7 +44,9 @@ async def chat(
     state.metrics.turns_in_flight.inc()
     try:
         response: ChatResponse = await state.turn_pool.run(
-            lambda: state.runtime.dialogue.chat(message, session_id=session_id, user_id=body.user_id, image=image)
+            lambda: state.runtime.dialogue.chat(
+                message, session_id=session_id, user_id=body.user_id, image=image, client=caller.ip
+            )
         )
         state.metrics.observe_turn(response.timings_ms, response.moderation)
         return response
@@ -76,7 +78,9 @@ async def chat_stream(
         state.metrics.turns_in_flight.inc()
         try:
             events = state.turn_pool.iterate(
-                lambda: state.runtime.dialogue.stream(message, session_id=session_id, user_id=body.user_id, image=image)
+                lambda: state.runtime.dialogue.stream(
+                    message, session_id=session_id, user_id=body.user_id, image=image, client=caller.ip
+                )
             )
             async for event in events:
                 if event.event == "token" and first_token:

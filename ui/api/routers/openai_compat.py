@@ -168,14 +168,18 @@ async def chat_completions(
 
     def run() -> Any:
         return state.runtime.dialogue.stream(
-            turn.message, session_id=turn.session_id, user_id=turn.user, image=turn.image
+            turn.message, session_id=turn.session_id, user_id=turn.user, image=turn.image, client=turn.caller.ip
         )
 
     if not body.stream:
         try:
             result = await state.turn_pool.run(
                 lambda: state.runtime.dialogue.chat(
-                    turn.message, session_id=turn.session_id, user_id=turn.user, image=turn.image
+                    turn.message,
+                    session_id=turn.session_id,
+                    user_id=turn.user,
+                    image=turn.image,
+                    client=turn.caller.ip,
                 )
             )
         except ValueError as exc:
