@@ -22,9 +22,11 @@ from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from assistant.runtime import Runtime
 from assistant.store.loading import SAMPLE_STORE_DIR
+from ui.api.middleware import PerIpRateLimit
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +174,13 @@ class ChatUI:
 
     # --- turns -----------------------------------------------------------------------------------------------
     def respond(
-        self, box: dict[str, Any] | None, history: list[dict[str, Any]], state: dict[str, Any], user: str, lang: str
+        self,
+        box: dict[str, Any] | None,
+        history: list[dict[str, Any]],
+        state: dict[str, Any],
+        user: str,
+        lang: str,
+        request: gr.Request | None = None,  # filled in by Gradio: the client's address limits identity attempts
     ) -> Iterator[tuple[Any, ...]]:
         t = TEXT[lang]
         text = ((box or {}).get("text") or "").strip()
@@ -193,7 +201,11 @@ class ChatUI:
         done: dict[str, Any] | None = None
         try:
             events = self.runtime.dialogue.stream(
-                text or t["image"], session_id=state.get("session_id"), user_id=self._user(user), image=image
+                text or t["image"],
+                session_id=state.get("session_id"),
+                user_id=self._user(user),
+                image=image,
+                client=request.client.host if request and request.client else None,
             )
             for event in events:
                 if event.event == "token":
@@ -398,4 +410,6 @@ def mount_gradio(app: FastAPI, runtime: Runtime) -> None:
     """Mounts the chat at `/` (after every other route, so they keep precedence). The user picker only on the
     keyless local demo: with keys configured, anonymous shoppers only."""
     chat = ChatUI(runtime, pick_users=not runtime.settings.keys_configured)
-    gr.mount_gradio_app(app, chat.build(), path="/", css=CSS, footer_links=["api"])
+    # The page's chat turns count against the same per-IP limit as the API's (`app.state.ip_limiter`).
+    limits = [Middleware(PerIpRateLimit, limiter=app.state.ip_limiter)]
+    gr.mount_gradio_app(app, chat.build(), path="/", css=CSS, footer_links=["api"], app_kwargs={"middleware": limits})

@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistant.observability import request_id_var
 from ui.api.errors import error_body
 from ui.api.metrics import ApiMetrics
+from ui.api.ratelimit import RateLimiter
+from ui.api.security import too_many
 
 
 class BodyTooLarge(HTTPException):
@@ -33,7 +35,9 @@ def _new_request_id() -> str:
     return f"{_ids.getrandbits(128):032x}"
 
 
-async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+async def _send_error(
+    send: Send, status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None
+) -> None:
     body = json.dumps(error_body(code, message, request_id)).encode()
     await send(
         {
@@ -44,6 +48,7 @@ async def _send_error(send: Send, status: int, code: str, message: str, request_
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", request_id.encode()),
                 (b"connection", b"close"),
+                *((name.lower().encode(), value.encode()) for name, value in (headers or {}).items()),
             ],
         }
     )
@@ -115,3 +120,31 @@ class RequestContextMiddleware:
             self.metrics.requests.labels(method, template, str(status_holder["status"])).inc()
             self.metrics.latency.labels(method, template).observe(elapsed)
             request_id_var.reset(request_id_token)
+
+
+# Gradio's bundled scripts, styles and fonts: a page load fetches dozens of them, and they cost nothing to serve.
+_STATIC_PREFIXES = ("/assets/", "/static/", "/favicon.ico")
+
+
+class PerIpRateLimit:
+    """Charges every request to the app it wraps (the Gradio chat at `/`) to the API's per-IP bucket, so a
+    chat turn through the page is limited like one through /v1/chat. Static files are not charged."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _is_static(scope):
+            client = scope.get("client")
+            wait = await self.limiter.acquire_async(client[0] if client else "unknown")
+            if wait:
+                error = too_many(wait, "client address")
+                request_id = scope.get("state", {}).get("request_id") or _new_request_id()
+                await _send_error(send, error.status, error.code, error.message, request_id, error.headers)
+                return
+        await self.app(scope, receive, send)
+
+
+def _is_static(scope: Scope) -> bool:
+    return scope["method"] in ("GET", "HEAD") and scope["path"].startswith(_STATIC_PREFIXES)

@@ -107,7 +107,7 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _too_many(wait_s: float, what: str) -> ApiError:
+def too_many(wait_s: float, what: str) -> ApiError:
     retry = max(1, math.ceil(wait_s))
     return ApiError(
         429,
@@ -163,11 +163,11 @@ async def require_api_key(
     key_limiter: RateLimiter = state.key_limiter
     wait = await ip_limiter.acquire_async(ip)
     if wait:
-        raise _too_many(wait, "client address")
+        raise too_many(wait, "client address")
     if caller.key_id:
         wait = await key_limiter.acquire_async(caller.key_id)
         if wait:
-            raise _too_many(wait, "API key")
+            raise too_many(wait, "API key")
     return caller
 
 
@@ -198,5 +198,5 @@ async def require_reviewer(request: Request, bearer: HTTPAuthorizationCredential
         )
     wait = await request.app.state.ip_limiter.acquire_async(_client_ip(request))
     if wait:
-        raise _too_many(wait, "client address")
+        raise too_many(wait, "client address")
     return f"reviewer-{credential_id(bearer.credentials)}"
