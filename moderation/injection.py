@@ -16,6 +16,8 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from moderation.unwrap import unwrap
+
 _I = re.IGNORECASE | re.DOTALL
 
 _PRIOR = (
@@ -131,9 +133,29 @@ _FAMILIES: dict[str, list[str]] = {
     ],
 }
 
+# Retrieved text (a product description, a policy) is the store's data, never a message to the assistant: text in it
+# that speaks to the assistant about the customer, or sends the customer's money elsewhere, was planted.
+_RETRIEVED_FAMILIES: dict[str, list[str]] = {
+    "relayed_instruction": [
+        r"\b(?:tell|instruct|ask|advise|inform|direct|urge)\s+(?:the\s+|all\s+|any\s+|every\s+|our\s+)?"
+        r"(?:customers?|users?|shoppers?|buyers?|clients?|visitors?)\s+(?:to|that)\b",
+    ],
+    "payment_redirect": [
+        r"\bbc1[ac-hj-np-z02-9]{11,71}\b|\b[13][a-km-zA-HJ-NP-Z1-9]{25,34}\b|\b0x[a-fA-F0-9]{40}\b",
+        r"\b(?:bitcoin|btc|ethereum|eth|crypto(?:currency)?|usdt|tether|wallet)\s+(?:wallet\s+)?address",
+        r"\b(?:pay|send|transfer|wire|deposit)\w*\s+(?:\w+\s+){0,4}(?:to|into|via)\s+(?:\w+\s+){0,3}"
+        r"(?:bitcoin|btc|ethereum|crypto(?:currency)?|usdt|tether|western\s+union|moneygram)\b",
+        r"\b(?:pay|payment|send\s+money)\w*\s+(?:\w+\s+){0,3}(?:outside|off)\s+(?:of\s+)?(?:the\s+|our\s+|this\s+)?"
+        r"(?:store|site|website|checkout|platform)\b",
+    ],
+}
+
 # One alternation per family: one regex pass per family and variant.
 _COMPILED: dict[str, re.Pattern[str]] = {
     name: re.compile("|".join(f"(?:{p})" for p in patterns), _I | re.MULTILINE) for name, patterns in _FAMILIES.items()
+}
+_RETRIEVED_COMPILED = {
+    name: re.compile("|".join(f"(?:{p})" for p in patterns), _I) for name, patterns in _RETRIEVED_FAMILIES.items()
 }
 # The weaker families raise a review, not a block, on their own.
 _WEIGHT = {"addressed_to_agent": 0.7}
@@ -178,7 +200,7 @@ _MORSE_CODE = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class InjectionResult:
     score: float
     families: tuple[str, ...]
@@ -242,9 +264,19 @@ def detect_injection(text: str) -> InjectionResult:
     return InjectionResult(score, tuple(hits))
 
 
+def detect_in_retrieved(text: str) -> InjectionResult:
+    """`detect_injection` for retrieved content, on its readable words too, plus what only planted data says."""
+    readable = unwrap(text).text
+    found = detect_injection(text) if readable == text else max(detect_injection(text), detect_injection(readable))
+    planted = tuple(name for name, pattern in _RETRIEVED_COMPILED.items() if pattern.search(readable))
+    if not planted:
+        return found
+    return InjectionResult(0.97, found.families + planted)
+
+
 def neutralise(text: str) -> str:
     """Retrieved content for the prompt: sentences that carry an instruction are replaced by a marker, so the
     model sees that something was removed but not the instruction itself."""
     parts = re.split(r"(?<=[.!?。！？\n])\s*", text)
-    kept = ["[instruction removed]" if part.strip() and detect_injection(part).score > 0 else part for part in parts]
+    kept = ["[instruction removed]" if part.strip() and detect_in_retrieved(part).score > 0 else part for part in parts]
     return " ".join(p for p in kept if p)

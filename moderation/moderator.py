@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from moderation.image_checks import ImageLimits, NsfwScorer, validate_image
-from moderation.injection import detect_injection, neutralise
+from moderation.injection import detect_in_retrieved, neutralise
 from moderation.pii import PiiMap, mask_pii
 from moderation.policy import ModerationPolicy, detect_language, refusal_message
 from moderation.review_queue import ReviewDecision, ReviewQueue, Status
@@ -159,8 +159,9 @@ class Moderator:
     @staticmethod
     def check_retrieved(text: str) -> tuple[str, Verdict]:
         """For retrieved content (a product description, a tool result): the text with injected instructions
-        neutralised, and a verdict that flags the injection. Nothing is queued."""
-        result = detect_injection(text)
+        neutralised, and a verdict that flags the injection (or the planted payment instruction). Nothing is
+        queued."""
+        result = detect_in_retrieved(text)
         flagged = result.score >= 0.5
         verdict = Verdict(
             decision="review" if flagged else "allow",

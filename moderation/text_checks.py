@@ -4,7 +4,8 @@
   English abuse classifier (`alt-profanity-check`) and the Chinese abuse lexicons;
 - spam: spam signals and the semantic head;
 - prompt_injection: the pattern families (on de-obfuscated forms too).
-PII is scored by the moderator from the masking step.
+PII is scored by the moderator from the masking step. Every detector reads the unwrapped text (`moderation.unwrap`):
+markup and invisible characters do not change a decision.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from moderation.profanity import ProfanityModel
 from moderation.semantic import Embedder, SemanticClassifier
 from moderation.spam import spam_score
 from moderation.toxic_comments import ToxicCommentModel
+from moderation.unwrap import unwrap
 
 EMBED_CHARS = 1000
 
@@ -38,8 +40,22 @@ class TextClassifier:
         return self.score_batch([text])[0]
 
     def score_batch(self, texts: list[str]) -> list[TextScores]:
+        """Scores the readable words of each text, and any script, style or comment it hides separately: a text
+        scores the highest of its parts in each category."""
         if not texts:
             return []
+        unwrapped = [unwrap(t) for t in texts]
+        parts = [[u.text, *u.hidden] for u in unwrapped]
+        scores = iter(self._score_plain([p for ps in parts for p in ps]))
+        merged = []
+        for text, ps in zip(texts, parts, strict=True):
+            categories = _highest([next(scores).categories for _ in ps])
+            # Injections can live in the markup itself (an attribute, an entity): the raw text is checked too.
+            categories["prompt_injection"] = max(categories["prompt_injection"], detect_injection(text).score)
+            merged.append(TextScores(categories))
+        return merged
+
+    def _score_plain(self, texts: list[str]) -> list[TextScores]:
         # The embedding reads the head of a long text: its cost grows with length, and the verdict must stay fast.
         heads = [t[:EMBED_CHARS] for t in texts]
         semantic = self.semantic.score(heads)
@@ -78,3 +94,7 @@ class TextClassifier:
             target = "hate" if zh.targets_group else "harassment"
             categories[target] = max(categories[target], zh.offence)
         return TextScores({k: round(float(v), 4) for k, v in categories.items()})
+
+
+def _highest(parts: list[dict[str, float]]) -> dict[str, float]:
+    return {category: max(p[category] for p in parts) for category in parts[0]}

@@ -1,7 +1,8 @@
 """A tiny OpenAI-compatible chat server for tests, run on 127.0.0.1 in a background thread.
 
 The requested model name picks the behaviour: `echo` repeats the last user message word by word, `slow` waits
-between words, `garbage` sends a stream of non-JSON data, `broken` answers 500, `stall` sends nothing for long.
+between words, `garbage` sends a stream of non-JSON data, `broken` answers 500, `stall` sends nothing for long,
+`script` streams `app.state.script` (set by the test) word by word.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
-MODELS = ("echo", "slow", "garbage", "broken", "stall")
+MODELS = ("echo", "slow", "garbage", "broken", "stall", "script")
 
 
 def _chunk(model: str, text: str | None, finish: str | None = None) -> str:
@@ -35,6 +36,7 @@ def _chunk(model: str, text: str | None, finish: str | None = None) -> str:
 def make_app() -> FastAPI:
     app = FastAPI()
     app.state.requests = []
+    app.state.script = ""
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
@@ -49,7 +51,7 @@ def make_app() -> FastAPI:
             return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
         if model == "stall":
             await asyncio.sleep(3)
-        words = body["messages"][-1]["content"].split()
+        words = (app.state.script if model == "script" else body["messages"][-1]["content"]).split()
         stop = body.get("stop") or []
         out: list[str] = []
         for word in words[: body.get("max_tokens") or len(words)]:

@@ -22,6 +22,7 @@ from assistant.dialogue.handlers.shopping import PersonalSearch, Recommend, Shop
 from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed, route
 from assistant.dialogue.language import detect_language
 from assistant.dialogue.response import ChatResponse
+from assistant.dialogue.retrieved import RetrievedText
 from assistant.dialogue.slots import earlier_email, extract
 from assistant.dialogue.templates import render
 from assistant.llm.base import LLM
@@ -29,6 +30,7 @@ from assistant.sessions import SessionStore
 from assistant.store import StoreTools
 from assistant.store.identity import IdentityGuard, IdentityPolicy
 from moderation.pii import PiiMap
+from moderation.stream_guard import StreamGuard
 from moderation.verdict import Verdict, stricter
 from prompts import load as load_prompt
 from retrieval.catalog_store import CatalogStore
@@ -59,6 +61,10 @@ class TextModerator(Protocol):
     def check_image(self, data: bytes, *, user_id: str | None = None, source: str = "chat") -> Verdict: ...
 
     def mask_pii(self, text: str, pii_map: Any = None) -> tuple[str, Any]: ...
+
+    def check_retrieved(self, text: str) -> tuple[str, Verdict]: ...
+
+    def stream_guard(self, language: str = "en") -> StreamGuard: ...
 
 
 @dataclass
@@ -100,15 +106,16 @@ class DialogueEngine:
         self._classifier = EmbeddingIntentClassifier(encoder) if encoder is not None else None
         self.generation = generation or GenerationSettings()
         self._recommend = recommend
-        shopping = ShoppingHandler(searcher, personal_search=personal_search, recommend=recommend)
+        retrieved = RetrievedText(moderator.check_retrieved if moderator is not None else None)
+        shopping = ShoppingHandler(searcher, personal_search=personal_search, recommend=recommend, retrieved=retrieved)
         service = ServiceHandler(store, identity or IdentityGuard(store.db, IdentityPolicy()))
         self.handlers: dict[Intent, Handler] = {
             Intent.PRODUCT_SEARCH: shopping,
             Intent.REFINE: shopping,
             Intent.RECOMMENDATION: shopping,
-            Intent.COMPARE: CompareHandler(catalog),
-            Intent.PRODUCT_QUESTION: ProductQAHandler(catalog),
-            Intent.POLICY_QUESTION: PolicyHandler(store),
+            Intent.COMPARE: CompareHandler(catalog, retrieved),
+            Intent.PRODUCT_QUESTION: ProductQAHandler(catalog, retrieved),
+            Intent.POLICY_QUESTION: PolicyHandler(store, retrieved),
             Intent.HANDOFF: HandoffHandler(store),
             Intent.SMALL_TALK: SmallTalkHandler(),
             Intent.OUT_OF_SCOPE: OutOfScopeHandler(),
@@ -248,7 +255,7 @@ class DialogueEngine:
             yield ChatEvent("token", {"text": image_note})
         prompt_version: str | None = None
         first_token_ms: float | None = None
-        for generated, version in self._generate(draft):
+        for generated, version in self._checked_output(self._generate(draft), language):
             # The model saw masked PII ("[EMAIL_1]"); the customer gets their own values back.
             text = restore(generated)
             prompt_version = version or prompt_version
@@ -352,6 +359,24 @@ class DialogueEngine:
         elif draft.prompt in _CITED:
             # An answer about a product or the policy ends with the data it came from, word for word.
             yield "\n" + draft.reply, prompt.id
+
+    def _checked_output(
+        self, pieces: Iterator[tuple[str, str | None]], language: str
+    ) -> Iterator[tuple[str, str | None]]:
+        """The reply through the output check, sentence by sentence (model or template alike: a template quotes
+        catalog text): a harmful sentence is replaced by a notice and the rest of the reply is dropped."""
+        if self.moderator is None:
+            yield from pieces
+            return
+        guard = self.moderator.stream_guard(language)
+        version: str | None = None
+        for text, version in pieces:
+            for safe in guard.feed(text):
+                yield safe, version
+        for safe in guard.finish():
+            yield safe, version
+        if guard.stopped:
+            log.warning("output check stopped the reply: %s", ",".join(guard.flags))
 
     def _refusal_text(self, verdict: Verdict, language: str) -> str:
         if self.refusal is not None:

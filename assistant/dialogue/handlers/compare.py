@@ -6,6 +6,7 @@ from assistant.dialogue.handlers.base import Draft, Turn
 from assistant.dialogue.handlers.product_qa import attribute_facts
 from assistant.dialogue.handlers.shopping import card, grounded
 from assistant.dialogue.references import resolve
+from assistant.dialogue.retrieved import RetrievedText
 from assistant.dialogue.templates import money, render, stock
 from retrieval.catalog_store import CatalogStore
 from retrieval.models import Product
@@ -28,8 +29,9 @@ def comparison_lines(products: list[Product], language: str, max_attributes: int
 
 
 class CompareHandler:
-    def __init__(self, catalog: CatalogStore) -> None:
+    def __init__(self, catalog: CatalogStore, retrieved: RetrievedText | None = None) -> None:
         self.catalog = catalog
+        self.retrieved = retrieved or RetrievedText(None)
 
     def handle(self, turn: Turn) -> Draft:
         state, lang = turn.state, turn.language
@@ -38,7 +40,7 @@ class CompareHandler:
             targets = state.shown[:2] if len(state.shown) >= 2 else []
         if len(targets) < 2:
             return Draft(render("compare_need_two", lang))
-        products = [p for p in self.catalog.get_many([t.id for t in targets]) if p is not None]
+        products = [self.retrieved.product(p) for p in self.catalog.get_many([t.id for t in targets]) if p is not None]
         if len(products) < 2:
             return Draft(render("compare_need_two", lang))
         lines = comparison_lines(products, lang)

@@ -7,6 +7,7 @@ import re
 from assistant.dialogue.grounding import Facts
 from assistant.dialogue.handlers.base import Draft, Turn
 from assistant.dialogue.response import Action
+from assistant.dialogue.retrieved import RetrievedText
 from assistant.dialogue.templates import render
 from assistant.store import StoreTools
 from retrieval.zh_glossary import ZH_EN
@@ -63,13 +64,14 @@ def best_passages(policy: str, question: str, n: int = 2) -> list[str]:
 
 
 class PolicyHandler:
-    def __init__(self, store: StoreTools) -> None:
+    def __init__(self, store: StoreTools, retrieved: RetrievedText | None = None) -> None:
         self.store = store
+        self.retrieved = retrieved or RetrievedText(None)
 
     def handle(self, turn: Turn) -> Draft:
         lang = turn.language
         policy = self.store.db.policy() or ""
-        passages = best_passages(policy, turn.text)
+        passages = [self.retrieved.text(p) for p in best_passages(policy, turn.text)]
         if not passages:
             return Draft(render("policy_unknown", lang))
         text = " ".join(passages)

@@ -9,6 +9,7 @@ from typing import Any
 from assistant.dialogue.handlers.base import Draft, Turn
 from assistant.dialogue.handlers.shopping import card, grounded
 from assistant.dialogue.references import resolve
+from assistant.dialogue.retrieved import RetrievedText
 from assistant.dialogue.templates import money, render, stock
 from retrieval.catalog_store import CatalogStore
 from retrieval.models import Product
@@ -149,8 +150,9 @@ def answer_facts(product: Product, question: str) -> list[str]:
 
 
 class ProductQAHandler:
-    def __init__(self, catalog: CatalogStore) -> None:
+    def __init__(self, catalog: CatalogStore, retrieved: RetrievedText | None = None) -> None:
         self.catalog = catalog
+        self.retrieved = retrieved or RetrievedText(None)
 
     def handle(self, turn: Turn) -> Draft:
         state, lang = turn.state, turn.language
@@ -162,6 +164,7 @@ class ProductQAHandler:
         product = self.catalog.get(targets[0].id)
         if product is None:
             return Draft(render("which_product", lang))
+        product = self.retrieved.product(product)
         state.focus_id = product.id
         facts = answer_facts(product, turn.text)
         grounding = grounded([product])

@@ -13,6 +13,7 @@ from assistant.dialogue.handlers.base import Draft, Turn
 from assistant.dialogue.intents import Intent
 from assistant.dialogue.references import descriptive_words, resolve
 from assistant.dialogue.response import ProductCard
+from assistant.dialogue.retrieved import RetrievedText
 from assistant.dialogue.templates import money, render, stock
 from assistant.sessions import ShownProduct
 from retrieval.models import Product
@@ -97,8 +98,10 @@ class ShoppingHandler:
         k: int = 5,
         personal_search: PersonalSearch | None = None,
         recommend: Recommend | None = None,
+        retrieved: RetrievedText | None = None,
     ) -> None:
         self.searcher = searcher
+        self.retrieved = retrieved or RetrievedText(None)
         self.k = k
         self.personal_search = personal_search
         self.recommend = recommend
@@ -161,7 +164,7 @@ class ShoppingHandler:
 
     def _draft(self, turn: Turn, hits: list[SearchHit], query: str, intro: str = "search_results") -> Draft:
         lang = turn.language
-        products = [h.product for h in hits]
+        products = [self.retrieved.product(h.product) for h in hits]
         turn.state.shown = [shown_product(p) for p in products]
         turn.state.focus_id = products[0].id if products else None
         if not products:
@@ -176,7 +179,7 @@ class ShoppingHandler:
             )
         return Draft(
             reply=f"{head}\n{lines}",
-            products=[card(h.product, h.why) for h in hits],
+            products=[card(p, h.why) for p, h in zip(products, hits, strict=True)],
             facts=grounded(products, customer_text=turn.redacted),
             prompt="shopping_reply",
             # The model sees the top three only: a shorter prompt is a sooner first token; the cards show all.
