@@ -95,11 +95,24 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
+    @cached_property
+    def generated_key_file(self) -> Path:
+        """Where the encryption key lives when none is configured (generated on first start, mode 0600)."""
+        return self.data_dir / "encryption.key"
+
+    @cached_property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, unless `database_url` names another database."""
+        return None if self.database_url else self.data_dir / "commerce.db"
+
     @property
     def sqlalchemy_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'commerce.db'}"
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
 
     def ensure_dirs(self) -> Settings:
+        """Creates the data folders for the process's user alone (0700): they hold personal data."""
         for path in (self.data_dir, self.chroma_path, self.models_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (self.chroma_path, self.models_dir):
+            path.chmod(0o700)  # ours alone, whatever an older version created
         return self

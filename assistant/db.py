@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, make_url
+
+
+def _private_file(path: Path) -> None:
+    """Creates PATH readable by the process's user alone (0600), or makes it so. SQLite gives its -wal and -shm
+    files the database file's mode, so they follow."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    path.chmod(0o600)
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _private_file(Path(database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

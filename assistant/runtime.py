@@ -23,7 +23,7 @@ from moderation.moderator import Moderator
 from moderation.policy import refusal_message
 from retrieval.catalog_store import CatalogStore
 from retrieval.chroma import make_chroma_client
-from retrieval.crypto import Cipher, load_keys, use_cipher
+from retrieval.crypto import Cipher, generated_key, load_keys, use_cipher
 from retrieval.embeddings import Embedder, get_embedder
 from retrieval.events import EventIngestor
 from retrieval.personalization import Personalization
@@ -39,10 +39,10 @@ class Runtime:
         self.settings = (settings or Settings()).ensure_dirs()
 
     @cached_property
-    def cipher(self) -> Cipher | None:
-        """The at-rest cipher from the configured keys (None: personal data is stored in plain text)."""
+    def cipher(self) -> Cipher:
+        """The at-rest cipher from the configured keys, or from the key generated into the data dir."""
         keys = load_keys(self.settings.encryption_keys, self.settings.encryption_key_file)
-        return Cipher(keys) if keys else None
+        return Cipher(keys or [generated_key(self.settings.generated_key_file)])
 
     @cached_property
     def db(self) -> Engine:

@@ -2,6 +2,8 @@
 
 The LLM, the logs and the review queue see the masked text; store tools get `pii_map.restore(args)` so they
 receive the real values (e.g. the email used to verify identity), and the reply may be restored for the user.
+Payment data (card numbers, CVV, expiry dates) is never needed by a tool: `PiiMap.storable()` keeps only a
+harmless stand-in for it, so what a conversation stores cannot give it back.
 """
 
 from __future__ import annotations
@@ -35,6 +37,27 @@ _ZH_ADDRESS = re.compile(
     r"[\u4e00-\u9fa5]{1,30}?(?:路|街|大道|巷|胡同|弄)\s*\d{1,5}\s*[号弄]"
     r"(?:\s*\d{1,4}\s*(?:栋|幢|号楼|单元))*(?:\s*\d{1,5}\s*(?:室|房))?"
 )
+
+
+# A security code or an expiry date is only recognisable by its label ("cvv 123", "exp 04/27") or by following a
+# card number; the value (group 1) is masked, the label kept. Never the start of a longer number.
+_NOT_CONTINUED = r"(?!\d|[ -]\d)"
+_CVV = re.compile(
+    r"(?<![A-Za-z])(?:cvv2?|cvc2?|cvn|csc|security\s+code|card\s+(?:code|verification(?:\s+(?:code|value))?)|安全码)"
+    rf"(?![A-Za-z])\W{{0,3}}(?:is\s+)?(\d{{3,4}}){_NOT_CONTINUED}",
+    re.IGNORECASE,
+)
+_EXPIRY_DATE = r"(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:20\d{2}|\d{2})(?![\d/])"
+_EXPIRY = re.compile(
+    r"(?<![A-Za-z])(?:exp(?:iry|ires|iration)?(?:\s+date)?|valid\s+(?:thru|through|until)|good\s+thru|有效期)"
+    rf"(?![A-Za-z])\.?\W{{0,3}}(?:is\s+|on\s+)?({_EXPIRY_DATE})",
+    re.IGNORECASE,
+)
+# Right after a card number: "4111 1111 1111 1111 04/27 123" (expiry, then security code, each optional).
+_CARD_EXTRAS = re.compile(
+    rf"[\s,;:]*(?P<EXPIRY>{_EXPIRY_DATE})?[\s,;:]*(?:(?P<CVV>\d{{3,4}}){_NOT_CONTINUED})?"
+)
+PAYMENT_KINDS = frozenset({"CARD", "CVV", "EXPIRY"})
 
 
 @dataclass(frozen=True)
@@ -135,6 +158,23 @@ def _matches(pattern: re.Pattern[str], accept: Callable[[str], bool] = lambda _v
     return find
 
 
+def _labelled(pattern: re.Pattern[str]) -> _SpanFinder:
+    def find(text: str) -> Iterator[tuple[int, int]]:
+        for m in pattern.finditer(text):
+            yield m.span(1)
+
+    return find
+
+
+def _card_extras(text: str, cards: list[PiiSpan]) -> Iterator[PiiSpan]:
+    """The expiry date and security code written right after each card number."""
+    for card in cards:
+        m = _CARD_EXTRAS.match(text, card.end)
+        for kind in ("EXPIRY", "CVV"):
+            if m and m.group(kind):
+                yield PiiSpan(kind, m.start(kind), m.end(kind), m.group(kind))
+
+
 @dataclass(frozen=True)
 class _Detector:
     kind: str
@@ -147,6 +187,8 @@ _DETECTORS: tuple[_Detector, ...] = (
     _Detector("EMAIL", _matches(_EMAIL)),
     _Detector("ID_NUMBER", _matches(_CN_ID, cn_id_valid)),
     _Detector("CARD", _card_spans),
+    _Detector("CVV", _labelled(_CVV)),
+    _Detector("EXPIRY", _labelled(_EXPIRY)),
     _Detector("PHONE", _matches(_CN_MOBILE)),
     _Detector("PHONE", _intl_phone_spans),
     _Detector("PHONE", _matches(_NATIONAL_PHONE)),
@@ -154,7 +196,7 @@ _DETECTORS: tuple[_Detector, ...] = (
     _Detector("ADDRESS", _matches(_ZH_ADDRESS), _trim_zh_address),
 )
 
-_PLACEHOLDER = re.compile(r"\[(EMAIL|ID_NUMBER|CARD|PHONE|ADDRESS)_(\d+)\]")
+_PLACEHOLDER = re.compile(r"\[(EMAIL|ID_NUMBER|CARD|CVV|EXPIRY|PHONE|ADDRESS)_(\d+)\]")
 
 
 @dataclass
@@ -176,11 +218,22 @@ class PiiMap:
         """Puts the original values back in place of the placeholders this map knows; others stay as they are."""
         return _PLACEHOLDER.sub(lambda m: self.values.get(m.group(0), m.group(0)), text)
 
+    def storable(self) -> dict[str, str]:
+        """The map as a conversation may keep it: payment values replaced by a stand-in ("•••• 1111")."""
+        return {p: _stand_in(p, v) for p, v in self.values.items()}
+
     def kinds(self) -> set[str]:
         return {p[1:].rsplit("_", 1)[0] for p in self.values}
 
     def __bool__(self) -> bool:
         return bool(self.values)
+
+
+def _stand_in(placeholder: str, value: str) -> str:
+    kind = placeholder[1:].rsplit("_", 1)[0]
+    if kind not in PAYMENT_KINDS:
+        return value
+    return "•••• " + _digits(value)[-4:] if kind == "CARD" else "•••"
 
 
 def find_pii(text: str) -> list[PiiSpan]:
@@ -194,6 +247,9 @@ def find_pii(text: str) -> list[PiiSpan]:
         for span in found:
             unclaimed = _blank(unclaimed, span)
         taken += found
+    for span in list(_card_extras(unclaimed, [s for s in taken if s.kind == "CARD"])):
+        unclaimed = _blank(unclaimed, span)
+        taken.append(span)
     # A value found once is masked wherever else it appears, even glued into a longer number or word where no
     # detector would take it on its own.
     for span in list(taken):

@@ -29,6 +29,8 @@ from sqlalchemy import (
     update,
 )
 
+from retrieval.crypto import EncryptedText
+
 metadata = MetaData()
 
 review_items = Table(
@@ -36,7 +38,8 @@ review_items = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(16), nullable=False),  # text | image
-    Column("content", Text, nullable=False),  # masked text, or an image description (never raw PII)
+    # Masked text, or an image description (never raw PII): still what a customer wrote, so encrypted at rest.
+    Column("content", EncryptedText, nullable=False),
     Column("content_hash", String(64), nullable=False, index=True),
     Column("verdict", JSON, nullable=False),
     Column("context", JSON, nullable=True),
@@ -65,7 +68,7 @@ allow_list = Table(
     "moderation_allow_list",
     metadata,
     Column("content_hash", String(64), primary_key=True),
-    Column("content", Text, nullable=False),
+    Column("content", EncryptedText, nullable=False),
     Column("item_id", Integer, nullable=True),
     Column("added_by", String(128), nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),

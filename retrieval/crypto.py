@@ -6,11 +6,13 @@ otherwise; reads accept both, so a store encrypts from the moment a key is confi
 re-encrypts older rows (plain or under a retired key) under the newest key. The schema stays a portable TEXT.
 
 The cipher is process-wide (`use_cipher`), set once by the composition root from the configured keys: the
-tables are module-level SQLAlchemy objects shared by every engine of the process.
+tables are module-level SQLAlchemy objects shared by every engine of the process. With no key configured the
+composition root uses one generated into the data dir (`generated_key`), so nothing personal is stored in clear.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +34,7 @@ class Cipher:
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
             raise EncryptionKeyError("no encryption key given")
+        self.keys = [k.strip() for k in keys]
         try:
             self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys])
         except (ValueError, TypeError) as exc:
@@ -69,15 +72,42 @@ def load_keys(keys: Sequence[str], key_file: Path | None) -> list[str]:
     return found
 
 
+def generated_key(path: Path) -> str:
+    """The key in PATH, first generating it there (mode 0600) when the file does not exist yet."""
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(generate_key() + "\n")
+        try:
+            os.link(draft, path)  # atomic, and never replaces a key another process generated first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    keys = load_keys([], path)
+    if not keys:
+        raise EncryptionKeyError(f"the key file {path} holds no key")
+    return keys[0]
+
+
 _lock = threading.Lock()
 _cipher: Cipher | None = None
+_seen_keys: list[str] = []
 
 
 def use_cipher(cipher: Cipher | None) -> None:
-    """Sets the process's cipher (None: store plain text; encrypted rows then fail to read with a clear error)."""
+    """Sets the process's cipher (None: store plain text; encrypted rows then fail to read with a clear error).
+
+    Keys of ciphers set earlier in the process still decrypt (never encrypt): a process that opens a second data
+    dir, with its own generated key, still reads the first."""
     global _cipher
     with _lock:
-        _cipher = cipher
+        if cipher is None:
+            _cipher = None
+            return
+        _seen_keys[:] = [*cipher.keys, *(k for k in _seen_keys if k not in cipher.keys)]
+        _cipher = Cipher(_seen_keys)
 
 
 def current_cipher() -> Cipher | None:

@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
 )
 
+from moderation.pii import mask_pii
 from retrieval.crypto import EncryptedText
 from retrieval.privacy import Pseudonymizer
 from retrieval.product_lookup import ProductLookup
@@ -114,6 +115,13 @@ class Event(BaseModel):
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("query", mode="after")
+    @classmethod
+    def _mask_query(cls, value: str | None) -> str | None:
+        # A search box gets pasted card numbers and e-mails; personalisation never needs them, so neither the
+        # event log nor the profile's recent queries keep them.
+        return mask_pii(value)[0] if value else value
 
     @field_validator("ts", mode="before")
     @classmethod

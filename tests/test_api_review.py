@@ -4,6 +4,7 @@ filters, conflicts and the chart's stats."""
 from __future__ import annotations
 
 import base64
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.runtime import Runtime
+from retrieval.crypto import PREFIX
 from ui.api import create_app
 
 LOOPBACK = ("127.0.0.1", 40000)
@@ -100,3 +102,19 @@ def test_stats_for_the_chart(client: TestClient) -> None:
     assert {"date", "pending", "approved", "rejected", "categories"} <= set(today)
     assert today["pending"] + today["approved"] + today["rejected"] >= 1
     assert sum(today["categories"].values()) >= 1
+
+
+def test_review_content_is_encrypted_at_rest_with_payment_data_masked(tmp_path: Path) -> None:
+    """Even with no key configured, what waits for a reviewer is unreadable in the database file, and a card's
+    security code and expiry date never reach the queue."""
+    settings = Settings(data_dir=tmp_path / "data", llm="none", reviewer_tokens=["rev-token"])
+    with TestClient(create_app(Runtime(settings)), client=LOOPBACK) as c:
+        text = "you worthless idiot, my card 4111 1111 1111 1111 exp 04/27 cvv 734 was charged twice"
+        review_id = c.post("/v1/moderate", json={"text": text}).json()["review_id"]
+        assert isinstance(review_id, int)
+        (item,) = [i for i in c.get("/v1/review/items", headers=REVIEWER).json()["items"] if i["id"] == review_id]
+    assert "worthless idiot" in item["content"]
+    assert not [s for s in ("4111", "04/27", "734") if s in item["content"]], item["content"]
+    with sqlite3.connect(tmp_path / "data" / "commerce.db") as conn:
+        (stored,) = conn.execute("SELECT content FROM moderation_review_items WHERE id = ?", (review_id,)).fetchone()
+    assert stored.startswith(PREFIX) and "idiot" not in stored

@@ -95,3 +95,41 @@ def test_personal_data_is_encrypted_at_rest_and_rotated(data_dir: Path, tmp_path
     # Without the key that wrote them, reads fail with a clear message, not a traceback.
     wrong = cli(data_dir, [generate_key()], "chat", "--message", "hi", "--session", session, "--json")
     assert wrong.returncode == 1 and "Traceback" not in wrong.stderr, wrong.stderr[-1000:]
+
+
+CARD = "4111 1111 1111 1111"
+PAYMENT = f"please charge my card {CARD} exp 04/27 cvv 734, receipt to mia.chen@example.com"
+IN_CLEAR = [CARD, "4111111111111111", "04/27", "734", "mia.chen@example.com"]
+
+
+def test_without_a_configured_key_nothing_personal_is_in_clear(data_dir: Path, tmp_path: Path) -> None:
+    """No key set: a chat with a card number and an e-mail, and a search event pasting them, leave no clear value
+    in the database file; the data files are the process user's alone; payment data is not even kept encrypted."""
+    turn = cli(data_dir, [], "chat", "--message", PAYMENT, "--user", "mia", "--json")
+    assert turn.returncode == 0, turn.stderr
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"user_id": "mia", "type": "search", "query": f"gift {CARD} mia.chen@example.com"}))
+    assert cli(data_dir, [], "events", str(events)).returncode == 0
+
+    db = data_dir / "commerce.db"
+    for table, values in raw_values(db).items():
+        assert values, f"nothing stored in {table}"
+        assert all(value.startswith(PREFIX) for value in values), table
+    raw = db.read_bytes().decode("latin-1")
+    assert "4111" not in raw and "mia.chen" not in raw
+
+    key_file = data_dir / "encryption.key"
+    cipher = Cipher(load_keys([], key_file))
+    for table, values in raw_values(db).items():
+        for value in values:
+            plain = cipher.decrypt(value)
+            assert not [s for s in IN_CLEAR[:4] if s in plain], (table, plain)
+
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert db.stat().st_mode & 0o777 == 0o600
+    for folder in (data_dir, data_dir / "chroma"):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+    again = cli(
+        data_dir, [], "chat", "--message", "thanks", "--session", json.loads(turn.stdout)["session_id"], "--json"
+    )
+    assert again.returncode == 0, again.stderr  # the generated key is found again on the next start

@@ -74,3 +74,37 @@ def test_long_text_without_pii_does_not_hang() -> None:
     text = "北京市朝阳区建国路" * 5000 + "1234 " * 20000
     masked, pii_map = mask_pii(text)
     assert masked == text and not pii_map
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("my cvv is 734, exp: 04/2027", "my cvv is [CVV_1], exp: [EXPIRY_1]"),
+        ("Security code 9876. Valid thru 12/28", "Security code [CVV_1]. Valid thru [EXPIRY_1]"),
+        ("card 4111 1111 1111 1111 04/27 734 thanks", "card [CARD_1] [EXPIRY_1] [CVV_1] thanks"),
+        ("4111-1111-1111-1111, 04/27, 734", "[CARD_1], [EXPIRY_1], [CVV_1]"),
+        ("安全码 456 有效期 05/28", "安全码 [CVV_1] 有效期 [EXPIRY_1]"),
+    ],
+)
+def test_security_codes_and_expiry_dates_with_card_context_are_masked(text: str, masked: str) -> None:
+    assert mask_pii(text)[0] == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I have 123 apples", "order 1234 arrives 04/27", "cvv: 4111 1111 1111 1111 is my card", "exp 04/27/2025"],
+)
+def test_numbers_without_card_context_are_not_security_codes(text: str) -> None:
+    kinds = {span.kind for span in find_pii(text)}
+    assert not kinds & {"CVV", "EXPIRY"}, (text, kinds)
+
+
+def test_a_stored_map_gives_no_payment_data_back() -> None:
+    masked, pii_map = mask_pii("card 4111 1111 1111 1111 exp 04/27 cvv 734, mail mia@example.com")
+    assert pii_map.restore(masked).startswith("card 4111")  # within the turn, the customer's own words
+    assert pii_map.storable() == {
+        "[CARD_1]": "•••• 1111",
+        "[EXPIRY_1]": "•••",
+        "[CVV_1]": "•••",
+        "[EMAIL_1]": "mia@example.com",
+    }

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from service_engines import Worker, base_env, cli, free_port
 
 API_KEY = "sk-live-7f3a9c1e5b2d4f6a8c0e"
@@ -117,3 +118,43 @@ def test_the_log_formatter_masks_pii_a_careless_caller_logs(tmp_path: Path) -> N
     text = log_file.read_text(encoding="utf-8")
     for value in PII.values():
         assert value not in text
+
+
+def test_uncaught_tracebacks_and_url_encoded_pii_are_scrubbed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """An exception nobody catches (here in a worker thread) is logged, scrubbed, instead of Python printing its
+    traceback raw to stderr; an e-mail percent-encoded in a URL (an access line, a traceback) is masked too."""
+    import logging
+    import sys
+    import threading
+
+    from assistant.observability import configure_logging
+
+    log_file = tmp_path / "uncaught.log"
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, sys.excepthook, threading.excepthook)
+    configure_logging(logging.INFO, json_format=True, log_file=log_file)
+    try:
+        worker = threading.Thread(target=_fail_for, args=(PII["email"],))
+        worker.start()
+        worker.join()
+        logging.getLogger("access").info("GET /v1/users/mia.chen%40example.com/recommendations 500")
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+        sys.excepthook, threading.excepthook = saved[2], saved[3]
+    stderr = capfd.readouterr().err
+    text = log_file.read_text(encoding="utf-8")
+    assert "_fail_for" in text and "[EMAIL_1]" in text  # the traceback was logged, masked
+    assert oct(log_file.stat().st_mode & 0o777) == oct(0o600)
+    for where, output in {"log": text, "stderr": stderr}.items():
+        assert PII["email"] not in output and "mia.chen%40" not in output, (where, output)
+
+
+def _fail_for(email: str) -> None:
+    raise LookupError(f"no profile for {email}")

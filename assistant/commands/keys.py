@@ -46,8 +46,6 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             cipher = runtime.cipher
         except EncryptionKeyError as exc:
             raise UserError(str(exc)) from exc
-        if cipher is None:
-            raise UserError("no encryption key configured: set COMMERCE_ASSISTANT_ENCRYPTION_KEYS (newest first)")
         engine = runtime.db
         present = set(inspect(engine).get_table_names())
         counts: dict[str, int] = {}

@@ -396,11 +396,11 @@ class DialogueEngine:
         pii_map: PiiMap | None = None,
     ) -> None:
         """Stores the turn as the model and the logs may see it: the reply (which carries the customer's own values
-        back) is masked again with the conversation's map, and the map is kept with the state."""
+        back) is masked again with the conversation's map, and the map is kept with the state (less payment data)."""
         reply = response.reply
         if pii_map is not None and self.moderator is not None:
             reply, _ = self.moderator.mask_pii(reply, pii_map)
-            session.state.pii = dict(pii_map.values)
+            session.state.pii = pii_map.storable()  # payment data is never kept, not even encrypted
         self.sessions.save_turn(
             session,
             [
