@@ -58,6 +58,7 @@ _CARD_EXTRAS = re.compile(
     rf"[\s,;:]*(?P<EXPIRY>{_EXPIRY_DATE})?[\s,;:]*(?:(?P<CVV>\d{{3,4}}){_NOT_CONTINUED})?"
 )
 PAYMENT_KINDS = frozenset({"CARD", "CVV", "EXPIRY"})
+_CARD_CONTEXT_KINDS = frozenset({"CVV", "EXPIRY"})  # recognised only by a label or a card before them
 
 
 @dataclass(frozen=True)
@@ -251,8 +252,9 @@ def find_pii(text: str) -> list[PiiSpan]:
         unclaimed = _blank(unclaimed, span)
         taken.append(span)
     # A value found once is masked wherever else it appears, even glued into a longer number or word where no
-    # detector would take it on its own.
-    for span in list(taken):
+    # detector would take it on its own. Not a security code or an expiry date: three or four digits would be cut
+    # out of order numbers and prices ("cvv 734 for order #W7345").
+    for span in [s for s in taken if s.kind not in _CARD_CONTEXT_KINDS]:
         start = unclaimed.find(span.value)
         while start != -1:
             again = PiiSpan(span.kind, start, start + len(span.value), span.value)

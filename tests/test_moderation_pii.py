@@ -108,3 +108,8 @@ def test_a_stored_map_gives_no_payment_data_back() -> None:
         "[CVV_1]": "•••",
         "[EMAIL_1]": "mia@example.com",
     }
+
+
+def test_a_security_code_is_not_cut_out_of_an_order_number() -> None:
+    masked, _ = mask_pii("cvv 734 for order #W7345678")
+    assert masked == "cvv [CVV_1] for order #W7345678"
