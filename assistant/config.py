@@ -51,8 +51,28 @@ class Settings(BaseSettings):
     # older rows under the first); or one per line in a file (a mounted secret).
     encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     encryption_key_file: Path | None = None
+    # Reverse proxies (IPs or networks, `*` for any) whose X-Forwarded-For/-Proto are believed; empty: none, so a
+    # caller cannot pick its own client address (per-IP limits, loopback-only mode).
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Host headers served (`*.shop.example` matches subdomains); empty: any with keys configured, loopback names
+    # only on the keyless demo, so a DNS-rebinding page cannot reach it.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Request line plus headers: their size, and how long they may take to arrive (slow-header connections).
+    max_header_bytes: int = Field(16 * 1024, gt=0)
+    header_timeout_s: float = Field(10.0, gt=0)
+    # `/metrics`, `/docs`, `/openapi.json` and Gradio's API description need a secret key; unset: they do whenever
+    # keys are configured.
+    protect_internals: bool | None = None
 
-    _split = field_validator("api_keys", "secret_keys", "reviewer_tokens", "encryption_keys", mode="before")(_split_csv)
+    _split = field_validator(
+        "api_keys",
+        "secret_keys",
+        "reviewer_tokens",
+        "encryption_keys",
+        "forwarded_allow_ips",
+        "allowed_hosts",
+        mode="before",
+    )(_split_csv)
 
     @field_validator("identity_secret", mode="before")
     @classmethod
@@ -71,6 +91,10 @@ class Settings(BaseSettings):
     def keys_configured(self) -> bool:
         """Any publishable or secret key set: the API is served to keyed callers, not to loopback by default."""
         return bool(self.api_keys or self.secret_keys)
+
+    @property
+    def internals_protected(self) -> bool:
+        return self.keys_configured if self.protect_internals is None else self.protect_internals
 
     @cached_property
     def chroma_path(self) -> Path:

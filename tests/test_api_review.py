@@ -20,7 +20,7 @@ REVIEWER = {"Authorization": "Bearer rev-token"}
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     settings = Settings(data_dir=tmp_path_factory.mktemp("review") / "data", llm="none", reviewer_tokens=["rev-token"])
-    with TestClient(create_app(Runtime(settings)), client=LOOPBACK) as c:
+    with TestClient(create_app(Runtime(settings)), base_url="http://127.0.0.1", client=LOOPBACK) as c:
         yield c
 
 
@@ -52,7 +52,7 @@ def test_review_needs_a_reviewer_token(client: TestClient, tmp_path: Path) -> No
     # An API key is not a reviewer token.
     assert client.get("/v1/review/items", headers={"X-API-Key": "rev-token"}).status_code == 401
     closed = Runtime(Settings(data_dir=tmp_path / "closed", llm="none"))
-    with TestClient(create_app(closed), client=LOOPBACK) as c:
+    with TestClient(create_app(closed), base_url="http://127.0.0.1", client=LOOPBACK) as c:
         r = c.get("/v1/review/items", headers=REVIEWER)
         assert r.status_code == 401 and r.json()["error"]["code"] == "review_closed"
 

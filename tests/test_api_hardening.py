@@ -1,0 +1,122 @@
+"""The HTTP front door from the attacker's side (issue 15, the smaller findings), against the real app: a real
+uvicorn server configured as `serve` configures it where the finding is about the server, raw sockets where the
+attack is below HTTP's reach."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from assistant.config import Settings
+from assistant.runtime import Runtime
+from tests.live_server import serving
+from ui.api import create_app
+from ui.api.settings import ApiSettings
+
+KEY = "pk-hardening"
+
+
+def settings_for(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=tmp_path / "data", llm="none", **overrides)
+
+
+def raw_connection(url: str) -> socket.socket:
+    parts = urlsplit(url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=5)
+
+
+# --- X-Forwarded-For is believed from configured proxies only ------------------------------------------------------
+def test_a_local_caller_cannot_dodge_the_per_ip_limit_with_x_forwarded_for(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, api_keys=[KEY])
+    app = create_app(Runtime(settings), api_settings=ApiSettings(rate_limit_per_ip=2, rate_limit_per_key=0))
+    with serving(app, settings=settings) as url:
+        statuses = [
+            httpx.get(f"{url}/v1/models", headers={"X-API-Key": KEY, "X-Forwarded-For": f"198.51.100.{i}"}).status_code
+            for i in range(4)
+        ]
+    assert statuses[:2] == [200, 200] and statuses[2:] == [429, 429], statuses
+
+
+def test_x_forwarded_for_from_a_configured_proxy_is_believed(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, forwarded_allow_ips=["127.0.0.1"])
+    with serving(create_app(Runtime(settings)), settings=settings) as url:
+        # The proxy says the client is remote: the keyless demo refuses it.
+        r = httpx.get(f"{url}/v1/models", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "loopback_only", r.text
+
+
+# --- header size and header time -----------------------------------------------------------------------------------
+def test_oversized_headers_are_refused(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, max_header_bytes=8 * 1024)
+    with serving(create_app(Runtime(settings)), settings=settings) as url:
+        r = httpx.get(f"{url}/healthz", headers={"X-Padding": "a" * 20_000})
+        assert r.status_code == 431 and r.json()["error"]["code"] == "headers_too_large", r.text
+        with raw_connection(url) as sock:  # headers that never end: refused once over the limit, not buffered
+            sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n".encode())
+            for _ in range(3):
+                sock.sendall(f"X-Padding: {'a' * 4000}\r\n".encode())
+            assert sock.recv(4096).startswith(b"HTTP/1.1 400")
+        assert httpx.get(f"{url}/healthz", headers={"X-Padding": "a" * 4000}).status_code == 200
+
+
+def test_slow_headers_are_cut_off(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, header_timeout_s=1.0)
+    with serving(create_app(Runtime(settings)), settings=settings) as url, raw_connection(url) as sock:
+        sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n".encode())
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 4 and not closed:
+            try:
+                sock.sendall(b"X-Slow: still-coming\r\n")  # slowloris: a header line now and then, never the end
+                sock.settimeout(0.3)
+                closed = sock.recv(4096) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+        assert closed, "the server kept a connection open whose headers never ended"
+        assert time.monotonic() - started < 3
+
+
+def test_a_slow_but_complete_request_is_served(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, header_timeout_s=2.0)
+    with serving(create_app(Runtime(settings)), settings=settings) as url, raw_connection(url) as sock:
+        sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n".encode())
+        time.sleep(0.5)
+        sock.sendall(b"Connection: close\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # uvicorn reads FORWARDED_ALLOW_IPS from the environment when not told; the tests must not depend on it.
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+
+
+# --- Host allow-list (DNS rebinding) -------------------------------------------------------------------------------
+def test_keyless_demo_refuses_a_rebound_host_name(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    with serving(create_app(Runtime(settings)), settings=settings) as url:
+        # A page on attacker.example whose name now resolves to 127.0.0.1: the browser sends its own name as Host.
+        port = urlsplit(url).port
+        r = httpx.get(f"{url}/v1/models", headers={"Host": f"attacker.example:{port}"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_host", r.text
+        assert httpx.get(f"{url}/", headers={"Host": "attacker.example"}).status_code == 400
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "localhost"):
+            assert httpx.get(f"{url}/v1/models", headers={"Host": host}).status_code == 200, host
+
+
+def test_allowed_hosts_setting_is_the_list_served(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, api_keys=[KEY], allowed_hosts=["shop.example", "*.cdn.example"])
+    with serving(create_app(Runtime(settings)), settings=settings) as url:
+
+        def status(host: str) -> int:
+            return httpx.get(f"{url}/healthz", headers={"Host": host}).status_code
+
+        assert status("shop.example") == 200 and status("eu.cdn.example:443") == 200
+        assert status("evil.example") == 400 and status("127.0.0.1") == 400
