@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.runtime import Runtime
@@ -120,3 +121,28 @@ def test_allowed_hosts_setting_is_the_list_served(tmp_path: Path) -> None:
 
         assert status("shop.example") == 200 and status("eu.cdn.example:443") == 200
         assert status("evil.example") == 400 and status("127.0.0.1") == 400
+
+
+# --- /metrics and the API description need a secret key once keys are configured ---------------------------------
+SECRET = "sk-hardening"
+INTERNALS = ("/metrics", "/docs", "/openapi.json", "/gradio_api/info")
+
+
+def test_internals_need_a_secret_key_when_keys_are_configured(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, api_keys=[KEY], secret_keys=[SECRET])
+    app = create_app(Runtime(settings), gradio=True)
+    with TestClient(app, client=("203.0.113.7", 40000), raise_server_exceptions=False) as c:
+        for path in INTERNALS:
+            assert c.get(path).status_code == 401, path
+            r = c.get(path, headers={"X-API-Key": KEY})
+            assert r.status_code == 403 and r.json()["error"]["code"] == "secret_key_required", (path, r.text)
+            assert c.get(path, headers={"Authorization": f"Bearer {SECRET}"}).status_code == 200, path
+        # What a shopper needs stays open: the chat page, the widget, health.
+        for path in ("/", "/widget.js", "/widget/demo", "/healthz", "/gradio_api/info/../../healthz"):
+            assert c.get(path).status_code == 200, path
+
+
+def test_internals_stay_open_when_the_operator_says_so(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, api_keys=[KEY], protect_internals=False)
+    with TestClient(create_app(Runtime(settings)), client=("203.0.113.7", 40000)) as c:
+        assert all(c.get(path).status_code == 200 for path in INTERNALS[:3])

@@ -2,7 +2,8 @@
 the Gradio chat at `/`, all on one port.
 
 Middleware order, outermost first: CORS (so preflights and error responses carry CORS headers), then the request
-context (request id, Host allow-list, header and body limits, metrics). Authentication and rate limits are router
+context (request id, Host allow-list, header and body limits, metrics), then the guard of `/metrics` and the API
+description (a secret key when configured so). Authentication and rate limits are router
 dependencies, which also puts them in the OpenAPI document at `/docs`.
 """
 
@@ -23,6 +24,7 @@ from ui.api.middleware import RequestContextMiddleware, served_hosts
 from ui.api.ratelimit import RateLimiter
 from ui.api.readiness import Readiness
 from ui.api.routers import chat, docs, events, health, moderate, openai_compat, pages, review, search, users
+from ui.api.security import InternalPathsGuard
 from ui.api.settings import ApiSettings
 from ui.api.threads import WorkerPool
 from ui.api.warmup import warmup_stages
@@ -86,6 +88,7 @@ def create_app(
     app.state.conversations = ConversationIndex(runtime.db)
 
     install_error_handlers(app)
+    app.add_middleware(InternalPathsGuard)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
