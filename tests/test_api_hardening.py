@@ -146,3 +146,16 @@ def test_internals_stay_open_when_the_operator_says_so(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, api_keys=[KEY], protect_internals=False)
     with TestClient(create_app(Runtime(settings)), client=("203.0.113.7", 40000)) as c:
         assert all(c.get(path).status_code == 200 for path in INTERNALS[:3])
+
+
+# --- the HTML pages cannot be framed or sniffed --------------------------------------------------------------------
+def test_html_pages_carry_a_frame_denying_content_security_policy(tmp_path: Path) -> None:
+    with TestClient(create_app(Runtime(settings_for(tmp_path))), base_url="http://127.0.0.1") as c:
+        for path in ("/review/", "/widget/demo", "/docs"):
+            r = c.get(path)
+            assert r.status_code == 200, path
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+            assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff", path
+        # The console that holds a reviewer's token runs no inline script, so an injected one would not run.
+        assert "script-src 'self';" in c.get("/review/").headers["content-security-policy"]
+        assert c.get("/widget.js").headers["x-content-type-options"] == "nosniff"
