@@ -4,6 +4,7 @@ attack is below HTTP's reach."""
 
 from __future__ import annotations
 
+import base64
 import socket
 import time
 from pathlib import Path
@@ -159,3 +160,19 @@ def test_html_pages_carry_a_frame_denying_content_security_policy(tmp_path: Path
         # The console that holds a reviewer's token runs no inline script, so an injected one would not run.
         assert "script-src 'self';" in c.get("/review/").headers["content-security-policy"]
         assert c.get("/widget.js").headers["x-content-type-options"] == "nosniff"
+
+
+# --- an upload that is not an image ----------------------------------------------------------------------------------
+def test_a_non_image_upload_is_refused_on_every_chat_path(tmp_path: Path) -> None:
+    not_an_image = base64.b64encode(b"#!/bin/sh\necho this is a script, not a photo\n").decode()
+    app = create_app(Runtime(settings_for(tmp_path)))
+    with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 40000)) as c:
+        for path in ("/v1/chat", "/v1/chat/stream", "/v1/moderate"):
+            r = c.post(path, json={"message": "what is this?", "text": "what is this?", "image_base64": not_an_image})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_image", (path, r.text)
+        content = [
+            {"type": "text", "text": "what is this?"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{not_an_image}"}},
+        ]
+        r = c.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": content}]})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_image", r.text

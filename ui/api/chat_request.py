@@ -9,6 +9,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from moderation.image_checks import sniff_format
 from ui.api.errors import ApiError
 from ui.api.settings import ApiSettings
 
@@ -23,7 +24,8 @@ class ChatRequest(BaseModel):
 
 
 def decode_image(encoded: str | None, settings: ApiSettings) -> bytes | None:
-    """The image's bytes; 400 when it is not base64, 413 when it is over the image size limit."""
+    """The image's bytes; 400 when it is not base64, 413 when it is over the image size limit, 422 when it is not
+    an image at all (a turn would otherwise go on as if nothing had been attached)."""
     if not encoded:
         return None
     payload = _DATA_URL.sub("", encoded.strip(), count=1)
@@ -35,6 +37,8 @@ def decode_image(encoded: str | None, settings: ApiSettings) -> bytes | None:
         raise ApiError(400, "invalid_image", "image_base64 is not valid base64") from exc
     if len(data) > settings.max_image_bytes:
         raise ApiError(413, "image_too_large", f"the image is over the limit of {settings.max_image_bytes} bytes")
+    if sniff_format(data) is None:
+        raise ApiError(422, "invalid_image", "image_base64 is not a JPEG, PNG, GIF or WebP image")
     return data
 
 
