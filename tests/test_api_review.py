@@ -100,3 +100,18 @@ def test_stats_for_the_chart(client: TestClient) -> None:
     assert {"date", "pending", "approved", "rejected", "categories"} <= set(today)
     assert today["pending"] + today["approved"] + today["rejected"] >= 1
     assert sum(today["categories"].values()) >= 1
+
+
+def test_a_flagged_chat_message_is_queued_with_the_turns_before_it(client: TestClient) -> None:
+    first = client.post("/v1/chat", json={"message": "do you have running shoes? my email is ann@example.com"})
+    assert first.status_code == 200, first.text
+    session = first.json()["session_id"]
+    flagged = client.post("/v1/chat", json={"session_id": session, "message": "you worthless idiot, answer me"})
+    review_id = flagged.json()["moderation"]["review_id"]
+    assert isinstance(review_id, int), flagged.text
+    item = client.get(f"/v1/review/items/{review_id}", headers=REVIEWER).json()
+    # What the review console reads: who said what, in order, personal data masked.
+    turns = item["context"]
+    assert [t["role"] for t in turns][:2] == ["user", "assistant"], turns
+    assert "running shoes" in turns[0]["content"] and "ann@example.com" not in turns[0]["content"]
+    assert all(set(t) == {"role", "content"} and t["content"] for t in turns)
