@@ -32,13 +32,13 @@ from moderation.verdict import Decision, Verdict
 MAX_TEXT_CHARS = 8000
 
 
-
 def masked_turn(turn: object) -> dict[str, str]:
     """A conversation turn as the review queue keeps it: `{"role", "content"}`, personal data masked (a bare
     string is a turn whose speaker is unknown)."""
     if isinstance(turn, Mapping):
         return {"role": str(turn.get("role") or "turn"), "content": mask_pii(str(turn.get("content") or ""))[0]}
     return {"role": "turn", "content": mask_pii(str(turn))[0]}
+
 
 class Moderator:
     def __init__(
