@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from moderation.image_checks import sniff_format
 from ui.api.errors import ApiError
+from ui.api.identifiers import NO_CONTROL_CHARS, USER_ID_MAX_CHARS
 from ui.api.settings import ApiSettings
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
@@ -18,7 +19,7 @@ _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
 class ChatRequest(BaseModel):
     session_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    user_id: str | None = Field(None, min_length=1, max_length=256)
+    user_id: str | None = Field(None, min_length=1, max_length=USER_ID_MAX_CHARS, pattern=NO_CONTROL_CHARS)
     message: str = Field(..., description="What the user wrote (English or Chinese)")
     image_base64: str | None = Field(None, description="An image, base64 (a data: URL is accepted too)")
 
@@ -46,6 +47,8 @@ def checked_message(message: str, settings: ApiSettings, *, image: bytes | None)
     text = message.strip()
     if not text and image is None:
         raise ApiError(422, "invalid_request", "message is empty")
+    if "\x00" in text:  # PostgreSQL text cannot hold it, and no one types it
+        raise ApiError(422, "invalid_request", "message contains a NUL character")
     if len(text) > settings.max_message_chars:
         raise ApiError(413, "message_too_long", f"message is over {settings.max_message_chars} characters")
     return text
