@@ -146,6 +146,21 @@ def test_review_console_login_approve_and_item_leaves_pending(base_url: str, bro
     assert item["status"] == "approved" and item["note"] == "false alarm: quoting a review"
 
 
+def test_review_console_shows_the_turns_before_a_flagged_chat_message(base_url: str, browser: Browser) -> None:
+    first = httpx.post(base_url + "/v1/chat", json={"message": "do you sell trail running shoes?"}, timeout=60).json()
+    flagged = {"session_id": first["session_id"], "message": "you useless idiot, answer properly"}
+    review_id = httpx.post(base_url + "/v1/chat", json=flagged, timeout=60).json()["moderation"]["review_id"]
+    with page_for(browser, "review-context") as page:
+        page.goto(base_url + "/review")
+        page.get_by_label("Reviewer token").fill(REVIEWER_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator(f'#rows tr[data-id="{review_id}"]').click()
+        context = page.locator("#d-context")
+        context.get_by_text("trail running shoes", exact=False).first.wait_for()
+        assert context.locator("b").first.inner_text().startswith("user")
+        assert "No earlier turns" not in context.inner_text()
+
+
 def csp_violations(page: Page) -> list[str]:
     seen: list[str] = []
     page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
