@@ -60,8 +60,28 @@ class Settings(BaseSettings):
     # Whether an email alone (it is no secret) lets an anonymous shopper change orders and the address, or only
     # read them (then changes need the name and zip code too). Unset: only in the keyless local demo.
     identity_email_allows_changes: bool | None = None
+    # Reverse proxies (IPs or networks, `*` for any) whose X-Forwarded-For/-Proto are believed; empty: none, so a
+    # caller cannot pick its own client address (per-IP limits, loopback-only mode).
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Host headers served (`*.shop.example` matches subdomains); empty: any with keys configured, loopback names
+    # only on the keyless demo, so a DNS-rebinding page cannot reach it.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Request line plus headers: their size, and how long they may take to arrive (slow-header connections).
+    max_header_bytes: int = Field(16 * 1024, gt=0)
+    header_timeout_s: float = Field(10.0, gt=0)
+    # `/metrics`, `/docs`, `/openapi.json` and Gradio's API description need a secret key; unset: they do whenever
+    # keys are configured.
+    protect_internals: bool | None = None
 
-    _split = field_validator("api_keys", "secret_keys", "reviewer_tokens", "encryption_keys", mode="before")(_split_csv)
+    _split = field_validator(
+        "api_keys",
+        "secret_keys",
+        "reviewer_tokens",
+        "encryption_keys",
+        "forwarded_allow_ips",
+        "allowed_hosts",
+        mode="before",
+    )(_split_csv)
 
     @field_validator("identity_secret", mode="before")
     @classmethod
@@ -86,6 +106,10 @@ class Settings(BaseSettings):
         if self.identity_email_allows_changes is not None:
             return self.identity_email_allows_changes
         return not self.keys_configured
+
+    @property
+    def internals_protected(self) -> bool:
+        return self.keys_configured if self.protect_internals is None else self.protect_internals
 
     @cached_property
     def chroma_path(self) -> Path:

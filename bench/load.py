@@ -170,9 +170,12 @@ Histograms = dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, float]]
 def scrape(url: str, headers: dict[str, str]) -> Histograms:
     """Cumulative bucket counts (and `sum`) of every histogram, keyed by name and labels other than `le`."""
     try:
-        text = httpx.get(f"{url}/metrics", headers=headers, timeout=30).text
+        response = httpx.get(f"{url}/metrics", headers=headers, timeout=30)
     except httpx.HTTPError:
         return {}
+    if response.status_code != 200:  # with keys configured /metrics needs a secret key
+        return {}
+    text = response.text
     out: Histograms = {}
     for family in text_string_to_metric_families(text):
         if family.type != "histogram":

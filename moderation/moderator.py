@@ -13,6 +13,7 @@ rejected items are strikes against their user, and the policy's cooldown blocks 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,14 @@ from moderation.verdict import Decision, Verdict
 
 # Longer inputs are cut before classification: the verdict must stay fast, and a flood of text is itself suspect.
 MAX_TEXT_CHARS = 8000
+
+
+def masked_turn(turn: object) -> dict[str, str]:
+    """A conversation turn as the review queue keeps it: `{"role", "content"}`, personal data masked (a bare
+    string is a turn whose speaker is unknown)."""
+    if isinstance(turn, Mapping):
+        return {"role": str(turn.get("role") or "turn"), "content": mask_pii(str(turn.get("content") or ""))[0]}
+    return {"role": "turn", "content": mask_pii(str(turn))[0]}
 
 
 class Moderator:
@@ -125,7 +134,7 @@ class Moderator:
                     verdict=verdict.model_dump(),
                     source=source,
                     user_id=user_id,
-                    context=[mask_pii(str(turn))[0] for turn in context] if context else None,
+                    context=[masked_turn(turn) for turn in context] if context else None,
                 )
             verdicts.append(verdict)
         return verdicts

@@ -101,7 +101,8 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: str = Field(min_length=1, max_length=256)
+    # As long as the user_id columns elsewhere (String(128)); no control characters (PostgreSQL holds no NUL).
+    user_id: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
     type: EventType
     product_id: str | None = None
     query: str | None = Field(default=None, max_length=1000)

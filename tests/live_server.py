@@ -12,6 +12,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from assistant.config import Settings
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -20,9 +22,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: FastAPI, start_timeout_s: float = 60) -> Iterator[str]:
+def serving(app: FastAPI, start_timeout_s: float = 60, settings: Settings | None = None) -> Iterator[str]:
+    """`settings`: serve with `commerce-assistant serve`'s own uvicorn configuration (proxy headers, header limits)."""
+    from ui.server import uvicorn_config
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = (
+        uvicorn_config(app, settings, "127.0.0.1", port)
+        if settings
+        else uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout_s

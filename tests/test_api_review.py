@@ -22,7 +22,7 @@ REVIEWER = {"Authorization": "Bearer rev-token"}
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     settings = Settings(data_dir=tmp_path_factory.mktemp("review") / "data", llm="none", reviewer_tokens=["rev-token"])
-    with TestClient(create_app(Runtime(settings)), client=LOOPBACK) as c:
+    with TestClient(create_app(Runtime(settings)), base_url="http://127.0.0.1", client=LOOPBACK) as c:
         yield c
 
 
@@ -54,7 +54,7 @@ def test_review_needs_a_reviewer_token(client: TestClient, tmp_path: Path) -> No
     # An API key is not a reviewer token.
     assert client.get("/v1/review/items", headers={"X-API-Key": "rev-token"}).status_code == 401
     closed = Runtime(Settings(data_dir=tmp_path / "closed", llm="none"))
-    with TestClient(create_app(closed), client=LOOPBACK) as c:
+    with TestClient(create_app(closed), base_url="http://127.0.0.1", client=LOOPBACK) as c:
         r = c.get("/v1/review/items", headers=REVIEWER)
         assert r.status_code == 401 and r.json()["error"]["code"] == "review_closed"
 
@@ -118,3 +118,18 @@ def test_review_content_is_encrypted_at_rest_with_payment_data_masked(tmp_path: 
     with sqlite3.connect(tmp_path / "data" / "commerce.db") as conn:
         (stored,) = conn.execute("SELECT content FROM moderation_review_items WHERE id = ?", (review_id,)).fetchone()
     assert stored.startswith(PREFIX) and "idiot" not in stored
+
+
+def test_a_flagged_chat_message_is_queued_with_the_turns_before_it(client: TestClient) -> None:
+    first = client.post("/v1/chat", json={"message": "do you have running shoes? my email is ann@example.com"})
+    assert first.status_code == 200, first.text
+    session = first.json()["session_id"]
+    flagged = client.post("/v1/chat", json={"session_id": session, "message": "you worthless idiot, answer me"})
+    review_id = flagged.json()["moderation"]["review_id"]
+    assert isinstance(review_id, int), flagged.text
+    item = client.get(f"/v1/review/items/{review_id}", headers=REVIEWER).json()
+    # What the review console reads: who said what, in order, personal data masked.
+    turns = item["context"]
+    assert [t["role"] for t in turns][:2] == ["user", "assistant"], turns
+    assert "running shoes" in turns[0]["content"] and "ann@example.com" not in turns[0]["content"]
+    assert all(set(t) == {"role", "content"} and t["content"] for t in turns)

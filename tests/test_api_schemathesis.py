@@ -30,6 +30,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
         llm="none",
         secret_keys=[KEY],
         reviewer_tokens=[REVIEWER],
+        protect_internals=False,  # the schema is read without a key
     )
     runtime = Runtime(settings_)
     ensure_sample_store(runtime, progress=False)

@@ -29,7 +29,7 @@ def make_client(tmp_path: Path) -> Iterator[MakeClient]:
     def make(client: tuple[str, int] = LOOPBACK, api_keys: list[str] | None = None, **api: object) -> TestClient:
         settings = Settings(data_dir=tmp_path / "data", llm="none", api_keys=api_keys or [])
         app = create_app(Runtime(settings), api_settings=ApiSettings(**api))
-        test_client = TestClient(app, client=client, raise_server_exceptions=False)
+        test_client = TestClient(app, base_url="http://127.0.0.1", client=client, raise_server_exceptions=False)
         clients.append(test_client)
         return test_client
 

@@ -228,8 +228,12 @@ def test_a_session_started_elsewhere_is_not_reachable_with_a_key(client: TestCli
 # --- finding 3: the Gradio chat at / ------------------------------------------------------------------------------
 def gradio_page(tmp_path: Path, client: tuple[str, int], **keys: list[str]) -> tuple[list[str | None], dict[str, list]]:
     """The element ids on the Gradio page, and the inputs each of its API endpoints takes (by label)."""
-    settings = Settings(data_dir=tmp_path / "data", llm="none", identity_secret=IDENTITY_SECRET, **keys)
-    with TestClient(create_app(Runtime(settings), gradio=True), client=client) as c:
+    # The API description is read here without a secret key, so it is left open (protect_internals=False).
+    settings = Settings(
+        data_dir=tmp_path / "data", llm="none", identity_secret=IDENTITY_SECRET, protect_internals=False, **keys
+    )
+    app = create_app(Runtime(settings), gradio=True)
+    with TestClient(app, base_url="http://127.0.0.1", client=client) as c:
         config = c.get("/config")
         info = c.get("/gradio_api/info")
     assert config.status_code == 200 and info.status_code == 200

@@ -144,3 +144,52 @@ def test_review_console_login_approve_and_item_leaves_pending(base_url: str, bro
         base_url + f"/v1/review/items/{review_id}", headers={"Authorization": f"Bearer {REVIEWER_TOKEN}"}
     ).json()
     assert item["status"] == "approved" and item["note"] == "false alarm: quoting a review"
+
+
+def test_review_console_shows_the_turns_before_a_flagged_chat_message(base_url: str, browser: Browser) -> None:
+    first = httpx.post(base_url + "/v1/chat", json={"message": "do you sell trail running shoes?"}, timeout=60).json()
+    flagged = {"session_id": first["session_id"], "message": "you useless idiot, answer properly"}
+    review_id = httpx.post(base_url + "/v1/chat", json=flagged, timeout=60).json()["moderation"]["review_id"]
+    with page_for(browser, "review-context") as page:
+        page.goto(base_url + "/review")
+        page.get_by_label("Reviewer token").fill(REVIEWER_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator(f'#rows tr[data-id="{review_id}"]').click()
+        context = page.locator("#d-context")
+        context.get_by_text("trail running shoes", exact=False).first.wait_for()
+        assert context.locator("b").first.inner_text().startswith("user")
+        assert "No earlier turns" not in context.inner_text()
+
+
+def csp_violations(page: Page) -> list[str]:
+    seen: list[str] = []
+    page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
+    return seen
+
+
+def test_pages_load_under_their_content_security_policy(base_url: str, browser: Browser) -> None:
+    with page_for(browser, "csp") as page:
+        violations = csp_violations(page)
+        for path, ready in (("/", "#chat-input textarea"), ("/review", "input"), ("/widget/demo", "button")):
+            response = page.goto(base_url + path)
+            assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            page.locator(ready).first.wait_for()
+        assert violations == []
+
+
+def test_gradio_chat_works_with_keys_and_its_api_description_closed(
+    tmp_path_factory: pytest.TempPathFactory, browser: Browser
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("browser-keyed") / "data", llm="none", api_keys=["pk"], secret_keys=["sk"]
+    )
+    with serving(create_app(Runtime(settings), gradio=True)) as url, page_for(browser, "gradio-keyed") as page:
+        assert httpx.get(url + "/gradio_api/info").status_code == 401
+        violations = csp_violations(page)
+        page.goto(url + "/")
+        box = page.locator("#chat-input textarea")
+        box.fill("hello")
+        box.press("Enter")
+        page.locator("#chatbot").get_by_text("hello").first.wait_for()
+        page.locator("#chatbot [data-testid='bot']").first.wait_for()
+        assert violations == []

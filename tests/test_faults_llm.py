@@ -26,7 +26,7 @@ ASK = {"message": "Tell me about the Auralis Q7 headphones"}
 def app_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Runtime]]:
     """One app for the module (models load once); each test points `runtime.llm` at the backend it breaks."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("llm-faults") / "data", llm="none", llm_timeout_s=1.0)
-    runtime = Runtime(settings.model_copy(update={"api_keys": [KEY]}))
+    runtime = Runtime(settings.model_copy(update={"secret_keys": [KEY]}))  # /metrics needs a secret key
     ensure_sample_store(runtime, progress=False)
     app = create_app(runtime, api_settings=ApiSettings(rate_limit_per_ip=0))
     with TestClient(app, headers={"X-API-Key": KEY}) as client:

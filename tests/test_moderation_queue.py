@@ -30,7 +30,11 @@ def test_flagged_text_is_queued_masked_with_context(tmp_path: Path, text_moderat
     item = moderator.get_item(verdict.review_id)
     assert item["kind"] == "text" and item["status"] == "pending" and item["source"] == "widget"
     assert "bob@example.com" not in item["content"] and "[EMAIL_1]" in item["content"]
-    assert item["context"] == ["Hi, I'm [EMAIL_1]", "How can I help?"]
+    # Kept as the review console reads it (`{role, content}`); a bare string is a turn of unknown speaker.
+    assert item["context"] == [
+        {"role": "turn", "content": "Hi, I'm [EMAIL_1]"},
+        {"role": "turn", "content": "How can I help?"},
+    ]
     assert "harassment" in item["categories"]
     assert item["verdict"]["decision"] == verdict.decision
     assert moderator.check_text("Where is my parcel?", user_id="u1").review_id is None

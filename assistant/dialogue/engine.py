@@ -300,7 +300,8 @@ class DialogueEngine:
         note about the image."""
         if self.moderator is None:
             return None, message, ""
-        context = [m.content for m in self.sessions.history(session_id, budget_chars=600, max_messages=4)]
+        # The turns before this one, as the review console shows them: who said what.
+        context = [m.model_dump() for m in self.sessions.history(session_id, budget_chars=600, max_messages=4)]
         verdict = self.moderator.check_text(message, user_id=user_id, source="chat", context=context, pii_map=pii_map)
         redacted = verdict.redacted_text if verdict.redacted_text is not None else message
         note = ""

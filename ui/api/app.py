@@ -2,8 +2,9 @@
 the Gradio chat at `/`, all on one port.
 
 Middleware order, outermost first: CORS (so preflights and error responses carry CORS headers), then the request
-context (request id, body limit, metrics). Authentication and rate limits are router dependencies, which also
-puts them in the OpenAPI document at `/docs`.
+context (request id, Host allow-list, header and body limits, metrics), then the guard of `/metrics` and the API
+description (a secret key when configured so). Authentication and rate limits are router
+dependencies, which also puts them in the OpenAPI document at `/docs`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from assistant.runtime import Runtime
 from ui.api.conversations import ConversationIndex
 from ui.api.errors import ApiError, install_error_handlers
 from ui.api.metrics import ApiMetrics
-from ui.api.middleware import RequestContextMiddleware
+from ui.api.middleware import RequestContextMiddleware, served_hosts
 from ui.api.ratelimit import RateLimiter
 from ui.api.readiness import Readiness
 from ui.api.routers import chat, docs, events, health, moderate, openai_compat, pages, review, search, users
+from ui.api.security import InternalPathsGuard
 from ui.api.settings import ApiSettings
 from ui.api.threads import WorkerPool
 from ui.api.warmup import warmup_stages
@@ -86,6 +88,7 @@ def create_app(
     app.state.conversations = ConversationIndex(runtime.db)
 
     install_error_handlers(app)
+    app.add_middleware(InternalPathsGuard)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
@@ -99,7 +102,13 @@ def create_app(
     app.include_router(review.router)
     app.include_router(_api_fallback())
 
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=runtime.settings.max_header_bytes,
+        allowed_hosts=served_hosts(runtime.settings),
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

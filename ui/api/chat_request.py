@@ -9,7 +9,9 @@ import re
 
 from pydantic import BaseModel, Field
 
+from moderation.image_checks import sniff_format
 from ui.api.errors import ApiError
+from ui.api.identifiers import NO_CONTROL_CHARS, USER_ID_MAX_CHARS
 from ui.api.settings import ApiSettings
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
@@ -17,13 +19,14 @@ _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
 class ChatRequest(BaseModel):
     session_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    user_id: str | None = Field(None, min_length=1, max_length=256)
+    user_id: str | None = Field(None, min_length=1, max_length=USER_ID_MAX_CHARS, pattern=NO_CONTROL_CHARS)
     message: str = Field(..., description="What the user wrote (English or Chinese)")
     image_base64: str | None = Field(None, description="An image, base64 (a data: URL is accepted too)")
 
 
 def decode_image(encoded: str | None, settings: ApiSettings) -> bytes | None:
-    """The image's bytes; 400 when it is not base64, 413 when it is over the image size limit."""
+    """The image's bytes; 400 when it is not base64, 413 when it is over the image size limit, 422 when it is not
+    an image at all (a turn would otherwise go on as if nothing had been attached)."""
     if not encoded:
         return None
     payload = _DATA_URL.sub("", encoded.strip(), count=1)
@@ -35,6 +38,8 @@ def decode_image(encoded: str | None, settings: ApiSettings) -> bytes | None:
         raise ApiError(400, "invalid_image", "image_base64 is not valid base64") from exc
     if len(data) > settings.max_image_bytes:
         raise ApiError(413, "image_too_large", f"the image is over the limit of {settings.max_image_bytes} bytes")
+    if sniff_format(data) is None:
+        raise ApiError(422, "invalid_image", "image_base64 is not a JPEG, PNG, GIF or WebP image")
     return data
 
 
@@ -42,6 +47,8 @@ def checked_message(message: str, settings: ApiSettings, *, image: bytes | None)
     text = message.strip()
     if not text and image is None:
         raise ApiError(422, "invalid_request", "message is empty")
+    if "\x00" in text:  # PostgreSQL text cannot hold it, and no one types it
+        raise ApiError(422, "invalid_request", "message contains a NUL character")
     if len(text) > settings.max_message_chars:
         raise ApiError(413, "message_too_long", f"message is over {settings.max_message_chars} characters")
     return text

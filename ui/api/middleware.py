@@ -1,4 +1,5 @@
-"""Pure ASGI middleware (no buffering, so streamed responses stay streamed): request ids, body limits, metrics."""
+"""Pure ASGI middleware (no buffering, so streamed responses stay streamed): request ids, the Host allow-list,
+header and body limits, metrics."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import json
 import random
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.config import Settings
 from assistant.observability import request_id_var
 from ui.api.errors import error_body
 from ui.api.metrics import ApiMetrics
@@ -35,6 +38,67 @@ def _new_request_id() -> str:
     return f"{_ids.getrandbits(128):032x}"
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def served_hosts(settings: Settings) -> list[str] | None:
+    """The Host names served (None: any). The keyless demo answers loopback names only: a page on another site
+    whose name the attacker re-points at 127.0.0.1 (DNS rebinding) still sends its own name as Host."""
+    if settings.allowed_hosts:
+        return [host.lower() for host in settings.allowed_hosts]
+    return None if settings.keys_configured else list(LOOPBACK_HOSTS)
+
+
+def host_name(host_header: str) -> str:
+    """The Host header without its port: `[::1]:7860` is `[::1]`, `shop.example:443` is `shop.example`."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.split(":", 1)[0]
+
+
+def host_allowed(name: str, allowed: Sequence[str]) -> bool:
+    return any(
+        pattern == "*" or name == pattern or (pattern.startswith("*.") and name.endswith(pattern[1:]))
+        for pattern in allowed
+    )
+
+
+def header_bytes(scope: Scope) -> int:
+    """The size of the request line's target and the headers, roughly as sent."""
+    target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    return target + sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+
+
+# The HTML pages' policy: everything from this origin only, never framed (clickjacking). Scripts as each page needs
+# them: Gradio's page runs inline scripts and evaluates strings (its HTML component), the widget demo and Swagger UI
+# inline scripts; the review console, which holds a reviewer's token, runs its own file only.
+_POLICY = (
+    "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; media-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+_CONSOLE_POLICY = _POLICY.format(scripts="'self'").encode()
+_WIDGET_POLICY = _POLICY.format(scripts="'self' 'unsafe-inline'").encode()
+_GRADIO_POLICY = _POLICY.format(scripts="'self' 'unsafe-inline' 'unsafe-eval'").encode()
+
+
+def page_policy(path: str) -> bytes:
+    if path.startswith("/review"):
+        return _CONSOLE_POLICY
+    if path.startswith(("/widget", "/docs")):
+        return _WIDGET_POLICY
+    return _GRADIO_POLICY
+
+
+def security_headers(path: str, content_type: bytes) -> list[tuple[bytes, bytes]]:
+    """Headers for a response: nosniff on everything; on HTML, a Content-Security-Policy and X-Frame-Options."""
+    headers = [(b"x-content-type-options", b"nosniff")]
+    if content_type.startswith(b"text/html"):
+        headers += [(b"content-security-policy", page_policy(path)), (b"x-frame-options", b"DENY")]
+    return headers
+
+
 async def _send_error(
     send: Send, status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None
 ) -> None:
@@ -56,13 +120,32 @@ async def _send_error(
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (the caller's `X-Request-ID` if sane), enforces the body size limit while the body
-    streams in (a lying or absent Content-Length does not help), and records Prometheus metrics by route template."""
+    """Gives each request an id (the caller's `X-Request-ID` if sane), refuses unknown Host names and oversized
+    headers, enforces the body size limit while the body streams in (a lying or absent Content-Length does not
+    help), and records Prometheus metrics by route template."""
 
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ApiMetrics,
+        max_body_bytes: int,
+        max_header_bytes: int,
+        allowed_hosts: list[str] | None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
+        self.allowed_hosts = allowed_hosts
+
+    def _header_rejection(self, scope: Scope, host: str) -> tuple[int, str, str] | None:
+        """(status, code, message) when the headers alone rule the request out."""
+        # uvicorn's h11 limit only catches headers still incomplete; a whole oversized block in one read passes it.
+        if header_bytes(scope) > self.max_header_bytes:
+            return 431, "headers_too_large", f"request headers over the limit of {self.max_header_bytes} bytes"
+        if self.allowed_hosts is not None and not host_allowed(host_name(host), self.allowed_hosts):
+            return 400, "invalid_host", "this server does not answer for that Host (COMMERCE_ASSISTANT_ALLOWED_HOSTS)"
+        return None
 
     async def _reject_too_large(self, send: Send, request_id: str) -> None:
         self.metrics.rejected.labels("body_too_large").inc()
@@ -77,6 +160,12 @@ class RequestContextMiddleware:
         supplied = headers.get("x-request-id", "")
         request_id = supplied if _SAFE_ID.match(supplied) else _new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        rejection = self._header_rejection(scope, headers.get("host", ""))
+        if rejection:
+            status, code, message = rejection
+            self.metrics.rejected.labels(code).inc()
+            await _send_error(send, status, code, message, request_id)
+            return
         method = scope["method"]
         started = time.perf_counter()
         status_holder: dict[str, Any] = {"status": 500, "started": False}
@@ -101,7 +190,13 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                headers_out = message.get("headers", [])
+                content_type = next((v for k, v in headers_out if k.lower() == b"content-type"), b"")
+                message["headers"] = [
+                    *headers_out,
+                    (b"x-request-id", request_id.encode()),
+                    *security_headers(scope["path"], content_type),
+                ]
             await send(message)
 
         request_id_token = request_id_var.set(request_id)  # for the JSON logs of this request

@@ -23,8 +23,9 @@ from typing import Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ui.api.errors import ApiError
+from ui.api.errors import ApiError, error_response
 from ui.api.ratelimit import RateLimiter
 
 _api_key_header = APIKeyHeader(
@@ -200,3 +201,31 @@ async def require_reviewer(request: Request, bearer: HTTPAuthorizationCredential
     if wait:
         raise too_many(wait, "client address")
     return f"reviewer-{credential_id(bearer.credentials)}"
+
+
+# What the operator may want kept from the world: traffic figures and the full map of the API (Gradio's included).
+INTERNAL_PATHS = frozenset({"/metrics", "/docs", "/openapi.json", "/gradio_api/info"})
+
+
+class InternalPathsGuard:
+    """Pure ASGI: serves `INTERNAL_PATHS` only to a secret key (or the keyless local demo) when the settings say
+    they are protected (by default whenever keys are configured). Middleware rather than a route dependency:
+    Gradio's own routes, mounted as a sub-app, take no FastAPI dependencies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (scope["path"].rstrip("/") or "/") in INTERNAL_PATHS:
+            request = Request(scope)
+            if request.app.state.runtime.settings.internals_protected:
+                try:
+                    await require_secret_key(await require_api_key(request, *await _credentials(request)))
+                except ApiError as exc:
+                    await error_response(request, exc.status, exc.code, exc.message, exc.headers)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+async def _credentials(request: Request) -> tuple[str | None, HTTPAuthorizationCredentials | None]:
+    return await _api_key_header(request), await _bearer(request)

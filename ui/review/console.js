@@ -167,9 +167,10 @@
     var turns = item.context || [];
     if (!turns.length) ctx.appendChild(el("p", "No earlier turns."));
     turns.forEach(function (t) {
+      if (typeof t === "string") t = { role: "turn", content: t };  // items queued before turns had roles
       var p = el("p");
       p.appendChild(el("b", (t.role || "turn") + ": "));
-      p.appendChild(document.createTextNode(t.content || t.text || ""));
+      p.appendChild(document.createTextNode(t.content || ""));
       ctx.appendChild(p);
     });
     var pending = item.status === "pending";

@@ -12,15 +12,16 @@ from moderation.image_checks import ImageRejected
 from moderation.verdict import Verdict, stricter
 from ui.api.chat_request import decode_image
 from ui.api.errors import ERROR_RESPONSES, ApiError
+from ui.api.identifiers import NO_CONTROL_CHARS, USER_ID_MAX_CHARS
 from ui.api.security import Caller, require_secret_key
 
 router = APIRouter(prefix="/v1", tags=["moderation"], responses=ERROR_RESPONSES)
 
 
 class ModerateRequest(BaseModel):
-    text: str | None = Field(None, max_length=20_000)
+    text: str | None = Field(None, max_length=20_000, pattern=r"^[^\x00]*$")  # PostgreSQL holds no NUL
     image_base64: str | None = None
-    user_id: str | None = Field(None, min_length=1, max_length=256)
+    user_id: str | None = Field(None, min_length=1, max_length=USER_ID_MAX_CHARS, pattern=NO_CONTROL_CHARS)
 
 
 def _merge(text: Verdict, image: Verdict) -> Verdict:

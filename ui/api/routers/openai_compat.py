@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ui.api.chat_request import checked_message, decode_image
 from ui.api.conversations import ConversationIndex
 from ui.api.errors import ERROR_RESPONSES, ApiError, error_body
+from ui.api.identifiers import NO_CONTROL_CHARS, USER_ID_MAX_CHARS
 from ui.api.security import Caller, require_api_key
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class CompletionRequest(BaseModel):
     model: str | None = None
     messages: list[Message] = Field(..., min_length=1)
     stream: bool = False
-    user: str | None = Field(None, max_length=256)
+    user: str | None = Field(None, max_length=USER_ID_MAX_CHARS, pattern=NO_CONTROL_CHARS)
     session_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
     conversation_id: str | None = Field(None, min_length=1, max_length=128, pattern=CONVERSATION_ID)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from retrieval.search import SearchFilters, SearchHit
 from ui.api.errors import ERROR_RESPONSES, ApiError
+from ui.api.identifiers import NO_CONTROL_CHARS, USER_ID_MAX_CHARS
 from ui.api.security import Caller, require_api_key
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
@@ -53,7 +54,7 @@ async def search(
     caller: Annotated[Caller, Depends(require_api_key)],
     q: Annotated[str, Query(min_length=1, max_length=500, description="What the shopper typed")],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
-    user_id: Annotated[str | None, Query(max_length=256)] = None,
+    user_id: Annotated[str | None, Query(max_length=USER_ID_MAX_CHARS, pattern=NO_CONTROL_CHARS)] = None,
     min_price: Annotated[float | None, Query(ge=0)] = None,
     max_price: Annotated[float | None, Query(ge=0)] = None,
     brand: Annotated[str | None, Query(max_length=200)] = None,

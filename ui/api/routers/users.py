@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from ui.api.errors import ERROR_RESPONSES
+from ui.api.identifiers import NO_CONTROL_CHARS, USER_ID_MAX_CHARS
 from ui.api.security import Caller, require_api_key, require_secret_key
 
 router = APIRouter(prefix="/v1/users", tags=["personalization"], responses=ERROR_RESPONSES)
 
-UserId = Annotated[str, Path(min_length=1, max_length=256)]
+UserId = Annotated[str, Path(min_length=1, max_length=USER_ID_MAX_CHARS, pattern=NO_CONTROL_CHARS)]
 
 
 class Recommended(BaseModel):
