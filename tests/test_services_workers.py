@@ -63,11 +63,13 @@ def test_state_is_shared_between_workers(workers: tuple[str, str]) -> None:
     assert second["session_id"] == first["session_id"]
     assert "#S8963198" in second["reply"], second
 
-    # The same through the OpenAI-compatible endpoint: the client resends the history, the other worker finds it.
+    # The same through the OpenAI-compatible endpoint: the conversation id the client holds finds the session on
+    # the other worker.
+    thread = {"X-Conversation-ID": "mia-order-thread"}
     history = [{"role": "user", "content": "Where is my order #S8963198?"}]
-    first_oa = a.post("/v1/chat/completions", json={"model": "assistant", "messages": history}).json()
+    first_oa = a.post("/v1/chat/completions", json={"model": "assistant", "messages": history}, headers=thread).json()
     history += [first_oa["choices"][0]["message"], {"role": "user", "content": "my email is mia.chen@example.com"}]
-    second_oa = b.post("/v1/chat/completions", json={"model": "assistant", "messages": history}).json()
+    second_oa = b.post("/v1/chat/completions", json={"model": "assistant", "messages": history}, headers=thread).json()
     assert "#S8963198" in second_oa["choices"][0]["message"]["content"], second_oa
 
     # A doubtful input queued by worker A is decided on worker B and seen decided on A.
