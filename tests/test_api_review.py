@@ -108,7 +108,7 @@ def test_review_content_is_encrypted_at_rest_with_payment_data_masked(tmp_path: 
     """Even with no key configured, what waits for a reviewer is unreadable in the database file, and a card's
     security code and expiry date never reach the queue."""
     settings = Settings(data_dir=tmp_path / "data", llm="none", reviewer_tokens=["rev-token"])
-    with TestClient(create_app(Runtime(settings)), client=LOOPBACK) as c:
+    with TestClient(create_app(Runtime(settings)), base_url="http://127.0.0.1", client=LOOPBACK) as c:
         text = "you worthless idiot, my card 4111 1111 1111 1111 exp 04/27 cvv 734 was charged twice"
         review_id = c.post("/v1/moderate", json={"text": text}).json()["review_id"]
         assert isinstance(review_id, int)

@@ -133,3 +133,30 @@ def test_without_a_configured_key_nothing_personal_is_in_clear(data_dir: Path, t
         data_dir, [], "chat", "--message", "thanks", "--session", json.loads(turn.stdout)["session_id"], "--json"
     )
     assert again.returncode == 0, again.stderr  # the generated key is found again on the next start
+
+
+def test_a_chat_and_events_through_http_leave_nothing_personal_in_clear(tmp_path: Path) -> None:
+    """The same through the API a widget uses, no key configured: neither the database nor its write-ahead log
+    holds the card, its expiry and security code, or the e-mail in clear."""
+    from fastapi.testclient import TestClient
+
+    from assistant.config import Settings
+    from assistant.runtime import Runtime
+    from ui.api import create_app
+
+    data = tmp_path / "data"
+    app = create_app(Runtime(Settings(data_dir=data, llm="none")))
+    with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 40000)) as client:
+        assert client.post("/v1/chat", json={"message": PAYMENT, "user_id": "mia"}).status_code == 200
+        query = f"gift {CARD} mia.chen@example.com"
+        posted = client.post("/v1/events", json={"user_id": "mia", "type": "search", "query": query})
+        assert posted.status_code == 200, posted.text
+    stored = raw_values(data / "commerce.db")
+    assert stored["messages"] and stored["events"], stored
+    assert all(value.startswith(PREFIX) for values in stored.values() for value in values), stored
+    cipher = Cipher(load_keys([], data / "encryption.key"))
+    assert not [v for values in stored.values() for v in values if any(s in cipher.decrypt(v) for s in IN_CLEAR[:4])]
+    files = [data / "commerce.db", data / "commerce.db-wal"]
+    raw = "".join(f.read_bytes().decode("latin-1") for f in files if f.exists())
+    # (Three digits of a security code can occur in ciphertext by chance: the decrypted check above covers it.)
+    assert not [s for s in ("4111", "04/27", "mia.chen") if s in raw]

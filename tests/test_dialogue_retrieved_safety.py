@@ -101,7 +101,7 @@ def test_a_harmful_catalog_sentence_is_cut_from_a_template_reply(retail_data_dir
 @pytest.fixture()
 def client(retail_data_dir: Path) -> Iterator[TestClient]:
     app = create_app(_runtime(retail_data_dir), api_settings=ApiSettings(rate_limit_per_ip=0))
-    with TestClient(app, client=("127.0.0.1", 40000)) as c:  # keyless: the API serves loopback only
+    with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 40000)) as c:  # keyless: loopback only
         yield c
 
 

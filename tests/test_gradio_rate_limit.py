@@ -18,7 +18,9 @@ OTHER = ("203.0.113.8", 40000)
 
 
 def test_gradio_shares_the_per_ip_limit_of_the_api(tmp_path: Path) -> None:
-    runtime = Runtime(Settings(data_dir=tmp_path / "data", llm="none", api_keys=[PUBLISHABLE]))
+    # Internals open, so Gradio's API description answers without a secret key: the limit is what is tested here.
+    settings = Settings(data_dir=tmp_path / "data", llm="none", api_keys=[PUBLISHABLE], protect_internals=False)
+    runtime = Runtime(settings)
     app = create_app(runtime, api_settings=ApiSettings(rate_limit_per_ip=3, rate_limit_per_key=0), gradio=True)
     with TestClient(app, client=REMOTE, raise_server_exceptions=False) as c:
         assert c.get("/config").status_code == 200
