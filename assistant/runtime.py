@@ -6,6 +6,7 @@ client and one copy of each model.
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 
 import chromadb
@@ -33,6 +34,8 @@ from retrieval.profiles import ProfileStore
 from retrieval.recommend import Recommender
 from retrieval.search import ProductSearcher, SearchHit
 
+log = logging.getLogger(__name__)
+
 
 class Runtime:
     def __init__(self, settings: Settings | None = None) -> None:
@@ -42,6 +45,13 @@ class Runtime:
     def cipher(self) -> Cipher:
         """The at-rest cipher from the configured keys, or from the key generated into the data dir."""
         keys = load_keys(self.settings.encryption_keys, self.settings.encryption_key_file)
+        if not keys and self.settings.database_url:
+            # Each worker's data dir would get its own key, and no worker could read what another wrote.
+            log.warning(
+                "no encryption key configured for the shared database: generated one in %s; with several workers "
+                "set COMMERCE_ASSISTANT_ENCRYPTION_KEYS (or _ENCRYPTION_KEY_FILE) to one key for all of them",
+                self.settings.generated_key_file,
+            )
         return Cipher(keys or [generated_key(self.settings.generated_key_file)])
 
     @cached_property

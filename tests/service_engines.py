@@ -26,15 +26,19 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from retrieval.crypto import generate_key
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
 class Engines:
-    """The URLs one test uses: its own PostgreSQL database and the (emptied) Chroma server."""
+    """The URLs one test uses: its own PostgreSQL database and the (emptied) Chroma server, and the encryption key
+    every process on that database shares (a key generated into each data dir could not read another's rows)."""
 
     database_url: str
     chroma_url: str
+    encryption_key: str = field(default_factory=generate_key)
 
 
 def free_port() -> int:
@@ -109,6 +113,7 @@ def base_env(data_dir: Path, engines: Engines | None = None, **extra: str) -> di
     if engines is not None:
         env["COMMERCE_ASSISTANT_DATABASE_URL"] = engines.database_url
         env["COMMERCE_ASSISTANT_CHROMA_URL"] = engines.chroma_url
+        env["COMMERCE_ASSISTANT_ENCRYPTION_KEYS"] = engines.encryption_key
     env.update(extra)
     return env
 
