@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from assistant.dialogue.commands import Understanding
 from assistant.dialogue.grounding import Facts
 from assistant.dialogue.intents import Routed
 from assistant.dialogue.response import Action, ProductCard
@@ -23,6 +24,8 @@ class Turn:
     caller_user_id: str | None = None
     client: str | None = None  # the client's address, for the limits on identity attempts
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Everything the message asks for, in order; `routed` and `slots` are the first errand's view of it.
+    understanding: Understanding = field(default_factory=Understanding)
 
     @property
     def state(self) -> DialogueState:
