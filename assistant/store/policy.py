@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from assistant.store.models import (
     CANCEL_REASONS,
     CANCEL_REASONS_ZH,
+    DELIVERED,
+    PENDING,
     STATUS_ZH,
     Order,
     PaymentMethod,
@@ -84,6 +86,26 @@ def require_status(order: Order, allowed: str, action: str) -> None:
             f"订单 {order.order_id} 的状态是{STATUS_ZH.get(order.status, order.status)}；"
             f"只有{STATUS_ZH.get(allowed, allowed)}的订单才能{_ACTION_ZH[action]}。",
         )
+
+
+# The status each action needs, and how the action reads in a refusal: one table for the tools (which enforce it)
+# and for the answers that state the limit before the customer chooses. A second change of items or a second
+# exchange is refused by this too: the first leaves the order "pending (item modified)" or "exchange requested".
+ACTION_STATUS: dict[str, tuple[str, str]] = {
+    "cancel_pending_order": (PENDING, "cancelled"),
+    "modify_pending_order_items": (PENDING, "modified"),
+    "modify_pending_order_address": (PENDING, "modified"),
+    "modify_pending_order_payment": (PENDING, "modified"),
+    "return_delivered_order_items": (DELIVERED, "returned"),
+    "exchange_delivered_order_items": (DELIVERED, "exchanged"),
+}
+# Actions the policy allows once per order ("Exchange or modify order tools can only be called once").
+ONCE_PER_ORDER = ("modify_pending_order_items", "exchange_delivered_order_items")
+
+
+def require_action_status(order: Order, action: str) -> None:
+    allowed, participle = ACTION_STATUS[action]
+    require_status(order, allowed, participle)
 
 
 def require_reason(reason: str) -> str:
@@ -169,6 +191,18 @@ def require_swaps(
             )
         swaps.append((old_id, variant))
     return swaps
+
+
+def refund_targets(order: Order, user: User) -> list[PaymentMethod]:
+    """The user's payment methods a return of this order may be refunded to, original first."""
+    allowed = []
+    for method in user.payment_methods.values():
+        try:
+            require_refund_target(order, method)
+        except PolicyError:
+            continue
+        allowed.append(method)
+    return sorted(allowed, key=lambda m: m.id != order.original_payment_method_id)
 
 
 def require_refund_target(order: Order, method: PaymentMethod) -> None:
