@@ -6,10 +6,10 @@ refunds go and which items it exchanges."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from store_helpers import refused
 
 from assistant.db import make_engine
 from assistant.store import PolicyError, StoreDB, StoreTools, import_store
@@ -37,13 +37,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> StoreKnowledge:
 def retail(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> StoreKnowledge:
     """The real retail store, imported once: every read here leaves it as it was."""
     return StoreKnowledge(_store(shared_data / "retail-store", tmp_path_factory.mktemp("retail") / "store.db"))
-
-
-def refused(code: str, call: Callable[[], object]) -> PolicyError:
-    with pytest.raises(PolicyError) as info:
-        call()
-    assert info.value.code == code, info.value.message
-    return info.value
 
 
 # --- orders ----------------------------------------------------------------------------------------------------
