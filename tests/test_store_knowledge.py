@@ -97,6 +97,21 @@ def test_a_closer_description_wins_over_a_partial_one(retail: StoreKnowledge) ->
     assert all(i.options.get("color") == colour for m in matches for i in m.items)
 
 
+def test_stray_words_do_not_pick_an_order(retail: StoreKnowledge) -> None:
+    """An option counts when its whole value is named: "credit card" is not the camera stored on an "SD card", and
+    "no" is not a speaker without water resistance."""
+    for user_id in _user_ids(retail):
+        orders = retail.orders(user_id, acting_user=user_id)
+        held = [o for o in orders if any(i.options.get("storage") == "SD card" for i in o.items)]
+        if held and len(orders) > 1:
+            break
+    assert retail.find_orders(user_id, acting_user=user_id, about="refund it to my credit card") == []
+    assert retail.find_orders(user_id, acting_user=user_id, about="no, not that") == []
+    by_card = retail.find_orders(user_id, acting_user=user_id, about="the camera with the SD card")
+    assert held[0].order_id in [m.order.order_id for m in by_card]
+    assert all(any(i.name == "Digital Camera" for i in m.items) for m in by_card)
+
+
 def test_items_within_an_order(sample: StoreKnowledge) -> None:
     names = lambda items: [i.name for i in items]  # noqa: E731
     assert names(sample.find_items("#S8963198", acting_user=MIA, about="sneakers")) == ["Fleetfoot Everyday Sneakers"]

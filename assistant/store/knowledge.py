@@ -59,6 +59,7 @@ _SIZE_WORDS = ("xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl")
 _SIZE_NAMES = ("portable", "mini", "small", "medium", "large", "extra large", "full size")
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
 _PAPER = re.compile(r"^a(\d)$")  # A4 is larger than A5
+_BARE_VALUES = frozenset(("yes", "no", "none"))
 # Options that "a size larger" / "bigger" can mean, in order of preference.
 _SIZE_OPTIONS = ("size", "capacity", "length", "height", "diameter", "pieces", "piece count")
 
@@ -185,11 +186,10 @@ class StoreKnowledge:
         blue lamp" prefers an order with a blue lamp to one with a white lamp and a blue bottle."""
         wanted = set(statuses)
         orders = [o for o in self.orders(user_id, acting_user=acting_user) if not wanted or o.status in wanted]
-        query = words(about or "")
-        if not query:
+        if not words(about or ""):
             return [OrderMatch(order=o) for o in orders]
         products = self._products({i.product_id for o in orders for i in o.items})
-        scored = [(o, _best_items(o.items, query, products)) for o in orders]
+        scored = [(o, _best_items(o.items, about or "", products)) for o in orders]
         best = max((score for _, (score, _) in scored), default=0)
         return [OrderMatch(order=o, items=items) for o, (score, items) in scored if best and score == best]
 
@@ -221,10 +221,9 @@ class StoreKnowledge:
         """Items of an order that `about` describes (all when it says nothing), or the cheapest / most expensive
         of them when `rank` is given."""
         order = self._order(order_id, acting_user)
-        query = words(about or "")
         items = list(order.items)
-        if query:
-            score, items = _best_items(order.items, query, self._products({i.product_id for i in order.items}))
+        if words(about or ""):
+            score, items = _best_items(order.items, about or "", self._products({i.product_id for i in order.items}))
             if not score:
                 return []
         if rank and items:
@@ -366,15 +365,22 @@ class StoreKnowledge:
         return self.db.products()
 
 
-def _item_score(item: OrderItem, query: set[str], product: StoreProduct | None) -> int:
-    """Product-name words count double: "the lamp" is the lamp, not any item whose description mentions one."""
-    options = words(" ".join(item.options.values()))
-    described = words(product.description or "") if product else set()
-    return 2 * len(query & words(item.name)) + len(query & options) + len(query & (described - options))
+def _item_score(item: OrderItem, about: str, product: StoreProduct | None) -> int:
+    """Product-name words count double: "the lamp" is the lamp, not any item whose description mentions one. An
+    option counts when its whole value is named ("SD card", not any "card"); "yes", "no" and "none" say nothing
+    without their option's name."""
+    query, lowered = words(about), about.lower()
+    named = [
+        value
+        for value in item.options.values()
+        if value.lower() not in _BARE_VALUES and re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", lowered)
+    ]
+    described = words(product.description or "") - words(item.name) if product else set()
+    return 2 * len(query & words(item.name)) + len(named) + len(query & described)
 
 
-def _best_items(items: list[OrderItem], query: set[str], products: dict[str, StoreProduct]) -> tuple[int, list]:
-    scored = [(_item_score(i, query, products.get(i.product_id)), i) for i in items]
+def _best_items(items: list[OrderItem], about: str, products: dict[str, StoreProduct]) -> tuple[int, list[OrderItem]]:
+    scored = [(_item_score(i, about, products.get(i.product_id)), i) for i in items]
     best = max((score for score, _ in scored), default=0)
     return best, [i for score, i in scored if best and score == best]
 
