@@ -61,6 +61,7 @@ def grounded(draft: Draft) -> None:
 # --- orders ----------------------------------------------------------------------------------------------------
 def test_list_orders_by_contents_and_status(sample: StoreAnswers) -> None:
     every = ask(sample, "list_orders")
+    assert ask(sample, "list_orders", about="all my orders").reply == every.reply
     assert every.reply.startswith("Your orders: #S6104376 (pending): Orbit Chromebook 14, Aqua Insulated Water Bottle")
     assert set(every.facts.orders) == {"#S6104376", "#S5432015", "#S8963198"}
     assert every.actions[0].name == "find_orders" and every.actions[0].status == "done"

@@ -27,6 +27,7 @@ from assistant.store.knowledge import (
     VariantQuery,
     VariantView,
     size_option,
+    words,
 )
 from assistant.store.models import (
     CANCEL_REASONS,
@@ -53,7 +54,7 @@ ERRAND_ACTIONS: dict[str, str] = {
     "return": "return_delivered_order_items",
     "exchange": "exchange_delivered_order_items",
 }
-_ERRAND_WORDS = (
+_ERRAND_WORDS: tuple[tuple[Errand, re.Pattern[str]], ...] = (
     ("cancel", re.compile(r"\bcancel|取消", re.I)),
     ("exchange", re.compile(r"\bexchang|\bswap|换货|调换|换成|换一", re.I)),
     ("return", re.compile(r"\breturn|退货", re.I)),  # not "refund": a cancellation refunds too
@@ -107,7 +108,8 @@ def statuses_named(text: str) -> tuple[str, ...]:
 
 
 def errand_named(text: str) -> Errand | None:
-    return next((errand for errand, pattern in _ERRAND_WORDS if pattern.search(text)), None)  # type: ignore[return-value]
+    """The errand a question names ("can I still cancel it?", "能换货吗"), if any."""
+    return next((errand for errand, pattern in _ERRAND_WORDS if pattern.search(text)), None)
 
 
 def _contents(text: str) -> str:
@@ -158,10 +160,13 @@ class StoreAnswers:
     # --- orders --------------------------------------------------------------------------------------------------
     def _list_orders(self, command: AskInfo, ask: _Ask) -> Draft:
         lang, about = ask.language, command.about or ""
-        matches = self._matches(ask, about)
         every = self.knowledge.orders(ask.user_id, acting_user=ask.user_id)
         if not every:
             return Draft(render("no_orders", lang))
+        # "my orders" describes none in particular; "the delivered one", "the lamp", "my latest" do.
+        if not (statuses_named(about) or words(_contents(about)) or _RECENT.search(about)):
+            about = ""
+        matches = self._matches(ask, about)
         if about and not matches:
             found, text = every, render("info_no_match", lang, about=about, orders=_order_lines(every, lang))
         elif about:

@@ -49,7 +49,10 @@ _STOPWORDS = frozenset((
     "a", "an", "the", "one", "ones", "my", "me", "i", "with", "in", "on", "of", "that", "this", "these", "those",
     "order", "orders", "item", "items", "which", "what", "where", "is", "it", "was", "were", "for", "and", "or",
     "thing", "things", "stuff", "bought", "ordered", "got", "get", "have", "had", "from", "to", "please", "can",
-    "you", "some", "any",
+    "you", "some", "any", "all", "every", "list", "show", "see", "tell", "about", "mine", "there", "do", "does",
+    "did", "am", "are", "be", "been", "your", "we", "us", "its", "at", "by", "as", "if", "so", "just", "only",
+    "still", "also", "now", "then", "how", "many", "much", "when", "why", "want", "would", "like", "need", "know",
+    "placed", "made", "purchased", "purchase", "purchases", "bought", "received", "account",
 ))  # fmt: skip
 # The store keeps no order dates. An order not yet shipped was placed after one already shipped, and one shipped
 # after one delivered; within a stage the account lists orders in the order it has them (later: newer).
