@@ -278,6 +278,46 @@ def test_real_return_refund_names_the_tasks_method(retail: StoreAnswers, shared_
     grounded(draft)
 
 
+# Variant questions from the tau-bench dev tasks, with the item a correct agent then exchanged: (order, what the
+# customer asks for, the expected item, whether it must come first).
+_DEV_VARIANTS = [
+    ("#W7273336", "the black laser mouse in white optical, whichever is cheaper", "2880340443", True),
+    ("#W7273336", "what colours does the 5 ft glass bookshelf come in?", "4894369688", False),
+    ("#W1630030", "a 1.5L glass electric kettle", "9472539378", True),
+    ("#W2974929", "the skateboard with bamboo deck material", "4293355847", True),
+    ("#W9673784", "a 9 bar capsule espresso machine", "7806008610", True),
+    ("#W8969494", "the 80% keyboard in full size", "6342039236", True),
+]
+
+
+@pytest.mark.parametrize(("order_id", "about", "item_id", "first"), _DEV_VARIANTS)
+def test_real_variant_questions_list_the_item_the_task_wants(
+    retail: StoreAnswers, shared_data: Path, order_id: str, about: str, item_id: str, first: bool
+) -> None:
+    orders = json.loads((shared_data / "retail-store" / "orders.json").read_text())
+    draft = ask(retail, "variants", user=orders[order_id]["user_id"], order_id=order_id, about=about)
+    lines = draft.reply.splitlines()
+    assert f"(item {item_id})" in (lines[1] if first else draft.reply), draft.reply
+    grounded(draft)
+
+
+def test_a_refund_question_names_the_gift_card_the_customer_chose(retail: StoreAnswers) -> None:
+    """tau-bench dev: Olivia Ito asks where a refund of #W5866402 can go, then picks her gift card."""
+    draft = ask(
+        retail,
+        "refund_destination",
+        user="olivia_ito_3591",
+        about="which payment methods can the refund go to",
+        errand="return",
+        errand_order="#W5866402",
+    )
+    assert draft.reply == (
+        "A refund for items of order #W5866402 goes to the original payment method, PayPal paypal_8049766, or to a "
+        "gift card: gift card gift_card_7794233 (balance $56.00)."
+    )
+    grounded(draft)
+
+
 # --- identity and ownership ------------------------------------------------------------------------------------
 def test_another_customers_order_is_refused(sample: StoreAnswers) -> None:
     for topic in ("order_details", "order_address", "order_payment", "refund_destination", "policy_limit"):

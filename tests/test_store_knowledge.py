@@ -13,7 +13,7 @@ from store_helpers import refused
 
 from assistant.db import make_engine
 from assistant.store import PolicyError, StoreDB, StoreTools, import_store
-from assistant.store.knowledge import StoreKnowledge, VariantQuery
+from assistant.store.knowledge import StoreKnowledge, VariantQuery, size_option, size_order
 from assistant.store.loading import SAMPLE_STORE_DIR
 from assistant.store.models import DELIVERED, PENDING, OrderItem
 from assistant.store.policy import ACTION_STATUS
@@ -217,6 +217,28 @@ def test_variants_by_option_price_and_stock(retail: StoreKnowledge) -> None:
     m_size = next(v for v in shirt.variants.values() if v.options["size"] == "M")
     item = _as_item(shirt.name, shirt.product_id, m_size.item_id, m_size.price, m_size.options)
     assert {v.options["size"] for v in retail.variants(shirt.product_id, VariantQuery(step=1), current=item)} == {"L"}
+
+
+def test_sizes_order_on_the_real_store(retail: StoreKnowledge) -> None:
+    by_name = {p.name: p for p in retail.db.products()}
+    expected = {
+        "T-Shirt": ("size", ["S", "M", "L", "XL", "XXL"]),
+        "Fleece Jacket": ("size", ["XS", "S", "M", "L", "XL"]),
+        "Hiking Boots": ("size", ["7", "8", "9", "10", "11", "12"]),
+        "Notebook": ("size", ["A6", "A5", "A4"]),
+        "Mechanical Keyboard": ("size", ["60%", "80%", "full size"]),
+        "Tea Kettle": ("capacity", ["1 liter", "1.5 liters", "2 liters"]),
+        "Electric Kettle": ("capacity", ["1L", "1.5L", "2L"]),
+        "Water Bottle": ("capacity", ["500ml", "750ml", "1000ml"]),
+        "Grill": ("size", ["portable", "medium", "large"]),
+        "Patio Umbrella": ("size", ["6 ft", "7 ft"]),
+    }
+    for name, (option, values) in expected.items():
+        product = by_name[name]
+        assert size_option(product) == option, name
+        assert size_order(product, option) == values, name
+    assert size_option(by_name["Gaming Mouse"]) is None
+    assert size_order(by_name["Gaming Mouse"], "color") is None
 
 
 # --- limits ----------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from assistant.store.knowledge import (
     VariantQuery,
     VariantView,
     size_option,
+    size_order,
     words,
 )
 from assistant.store.models import (
@@ -387,11 +388,14 @@ class StoreAnswers:
             items = self.knowledge.find_items(order_id, acting_user=ask.user_id, about=about)
         if not items and about.strip() and ask.user_id:
             items = [i for m in self._matches(ask, command.about or "") for i in m.items]
-        distinct = {i.product_id: i for i in items}
-        if len(distinct) == 1:
-            item = next(iter(distinct.values()))
-            return self._product(item.product_id), item
-        if not distinct:
+        by_item = {i.item_id: i for i in items}
+        if len({i.product_id for i in items}) == 1:
+            if len(by_item) == 1:
+                return self._product(items[0].product_id), items[0]
+            # Two of the customer's items of one product: its variants fit both; a size step needs one of them.
+            if not (_LARGER.search(command.about or "") or _SMALLER.search(command.about or "")):
+                return self._product(items[0].product_id), None
+        if not items:
             products = self.knowledge.find_products(about) if about.strip() else []
             if len(products) == 1:
                 return products[0], None
@@ -401,7 +405,7 @@ class StoreAnswers:
                     return self._product(only[0].product_id), only[0]
             choices = [p.name for p in products] if products else []
         else:
-            choices = [describe_item(i) for i in distinct.values()]
+            choices = [describe_item(i) for i in by_item.values()]
         if choices:
             return Draft(render("info_which_product", ask.language, choices=_list(choices, ask.language)))
         return Draft(render("info_product_unknown", ask.language, about=command.about or ""))
@@ -466,18 +470,21 @@ class _Ask:
 
 
 def _variant_query(about: str, product: StoreProduct, current: OrderItem | None) -> VariantQuery:
-    """The option values, size step, price and stock wishes a description states for this product."""
+    """The option values, size step, price and stock wishes a description states for this product. Values the
+    customer's item already has describe that item ("the black mouse in white"), not the one wanted."""
     text = english_words(about).lower()
+    have = set(current.options.values()) if current else set()
     values = sorted(
         {
             value
             for variant in product.variants.values()
             for value in variant.options.values()
-            if re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text)
+            if value not in have and re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text)
         }
     )
-    # A size step needs the customer's item to step from and a product that has sizes.
+    # A size step needs the customer's item to step from and a product whose sizes order.
     option = size_option(product) if current is not None else None
+    option = option if option and size_order(product, option) else None
     step = (1 if _LARGER.search(about) else -1 if _SMALLER.search(about) else 0) if option else 0
     return VariantQuery(
         values=values,

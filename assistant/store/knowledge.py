@@ -59,7 +59,7 @@ _STOPWORDS = frozenset((
 _STAGE = {PENDING: 0, PENDING_ITEM_MODIFIED: 0, PROCESSED: 1}
 # Sizes named by word, smallest first; numbers with units ("41mm", "6 ft", "1.5L") order by their number.
 _SIZE_WORDS = ("xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl")
-_SIZE_NAMES = ("portable", "mini", "small", "medium", "large", "extra large", "full size")
+_SIZE_NAMES = ("portable", "mini", "small", "medium", "large", "extra large")
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
 _PAPER = re.compile(r"^a(\d)$")  # A4 is larger than A5
 _BARE_VALUES = frozenset(("yes", "no", "none"))
@@ -400,8 +400,10 @@ def size_option(product: StoreProduct) -> str | None:
 
 
 def _size_rank(value: str) -> tuple[str, float] | None:
-    """(the kind of scale, the place on it): values of different kinds ("60%", "full size") do not order."""
+    """(the kind of scale, the place on it): values of different kinds ("small", "6 ft") do not order."""
     lowered = value.strip().lower()
+    if lowered in ("full size", "full-size"):  # a keyboard's 100%, beside "60%" and "80%"
+        return "number", 100.0
     if lowered in _SIZE_WORDS:
         return "letters", float(_SIZE_WORDS.index(lowered))
     if lowered in _SIZE_NAMES:
@@ -416,13 +418,20 @@ def _size_rank(value: str) -> tuple[str, float] | None:
     return "number", float(number.group(1)) * scale
 
 
-def _stepped(product: StoreProduct, option: str, current: str | None, step: int) -> str | None:
-    """The value `step` sizes away from `current` among the values the product has for `option`."""
+def size_order(product: StoreProduct, option: str) -> list[str] | None:
+    """The values the product has for `option`, smallest first; None when they do not order as sizes."""
     values = {v.options[option] for v in product.variants.values() if option in v.options}
     ranked = [(rank, v) for v in values if (rank := _size_rank(v)) is not None]
-    if current is None or current not in values or len(ranked) != len(values) or len({r[0] for r, _ in ranked}) > 1:
+    if not values or len(ranked) != len(values) or len({kind for (kind, _), _ in ranked}) > 1:
         return None
-    ordered = [v for _, v in sorted(ranked)]
+    return [v for _, v in sorted(ranked)]
+
+
+def _stepped(product: StoreProduct, option: str, current: str | None, step: int) -> str | None:
+    """The value `step` sizes away from `current` among the values the product has for `option`."""
+    ordered = size_order(product, option)
+    if ordered is None or current not in ordered:
+        return None
     index = ordered.index(current) + step
     return ordered[index] if 0 <= index < len(ordered) else None
 
