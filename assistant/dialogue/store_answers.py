@@ -73,6 +73,7 @@ _STATUS_WORDS = (
     (re.compile(r"\breturn(ed| requested)\b|已申请退货", re.I), (RETURN_REQUESTED,)),
     (re.compile(r"\bexchange(d| requested)\b|已申请换货", re.I), (EXCHANGE_REQUESTED,)),
 )  # fmt: skip
+_ID_ENDING = re.compile(r"\bend(?:s|ing)?\s+(?:in|with)\s+(\d{1,7})\b|尾号(?:是|为)?\s*(\d{1,7})", re.I)
 _RECENT = re.compile(r"\b(most recent|recent|latest|newest|last)\b|最近|最新|上一个|刚下的", re.I)
 _CHEAPEST = re.compile(r"\b(cheapest|cheaper|lowest[- ]priced?|least expensive|cheap)\b|最便宜|便宜", re.I)
 _PRICIEST = re.compile(r"\b(most expensive|priciest|pricier|dearest)\b|最贵|贵的", re.I)
@@ -115,7 +116,8 @@ def errand_named(text: str) -> Errand | None:
 
 def _contents(text: str) -> str:
     """What a description says about an order's contents, without its status, recency and price words."""
-    for pattern in (*(p for p, _ in _STATUS_WORDS), _RECENT, _CHEAPEST, _PRICIEST, _LARGER, _SMALLER, _IN_STOCK):
+    patterns = (*(p for p, _ in _STATUS_WORDS), _ID_ENDING, _RECENT, _CHEAPEST, _PRICIEST, _LARGER, _SMALLER, _IN_STOCK)
+    for pattern in patterns:
         text = pattern.sub(" ", text)
     return english_words(text)
 
@@ -165,7 +167,7 @@ class StoreAnswers:
         if not every:
             return Draft(render("no_orders", lang))
         # "my orders" describes none in particular; "the delivered one", "the lamp", "my latest" do.
-        if not (statuses_named(about) or words(_contents(about)) or _RECENT.search(about)):
+        if not (statuses_named(about) or words(_contents(about)) or _RECENT.search(about) or _ID_ENDING.search(about)):
             about = ""
         matches = self._matches(ask, about)
         if about and not matches:
@@ -421,8 +423,13 @@ class StoreAnswers:
     # --- resolving -----------------------------------------------------------------------------------------------
     def _matches(self, ask: _Ask, about: str) -> list[OrderMatch]:
         """The customer's orders a description names, by contents and status; newest first."""
+        ending = _ID_ENDING.search(about)
         return self.knowledge.find_orders(
-            ask.user_id, acting_user=ask.user_id, about=_contents(about), statuses=statuses_named(about)
+            ask.user_id,
+            acting_user=ask.user_id,
+            about=_contents(about),
+            statuses=statuses_named(about),
+            id_ending=next(g for g in ending.groups() if g) if ending else None,
         )
 
     def _order(self, command: AskInfo, ask: _Ask) -> Order | Draft:

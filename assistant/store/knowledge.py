@@ -52,7 +52,8 @@ _STOPWORDS = frozenset((
     "you", "some", "any", "all", "every", "list", "show", "see", "tell", "about", "mine", "there", "do", "does",
     "did", "am", "are", "be", "been", "your", "we", "us", "its", "at", "by", "as", "if", "so", "just", "only",
     "still", "also", "now", "then", "how", "many", "much", "when", "why", "want", "would", "like", "need", "know",
-    "placed", "made", "purchased", "purchase", "purchases", "bought", "received", "account",
+    "placed", "made", "purchased", "purchase", "purchases", "received", "account", "whose", "number", "id",
+    "recently", "ago", "week", "month", "day", "yesterday", "today",
 ))  # fmt: skip
 # The store keeps no order dates. An order not yet shipped was placed after one already shipped, and one shipped
 # after one delivered; within a stage the account lists orders in the order it has them (later: newer).
@@ -183,12 +184,18 @@ class StoreKnowledge:
         acting_user: str | None,
         about: str | None = None,
         statuses: Iterable[str] = (),
+        id_ending: str | None = None,
     ) -> list[OrderMatch]:
-        """The customer's orders holding what `about` describes (product name, description words, option values)
-        and in one of `statuses` (any when empty), newest first. Only the best-matching orders are returned: "the
-        blue lamp" prefers an order with a blue lamp to one with a white lamp and a blue bottle."""
+        """The customer's orders holding what `about` describes (product name, description words, option values),
+        in one of `statuses` (any when empty) and with an id ending in `id_ending` ("the number ends in 66"), newest
+        first. Only the best-matching orders are returned: "the blue lamp" prefers an order with a blue lamp to one
+        with a white lamp and a blue bottle."""
         wanted = set(statuses)
-        orders = [o for o in self.orders(user_id, acting_user=acting_user) if not wanted or o.status in wanted]
+        orders = [
+            o
+            for o in self.orders(user_id, acting_user=acting_user)
+            if (not wanted or o.status in wanted) and o.order_id.endswith(id_ending or "")
+        ]
         if not words(about or ""):
             return [OrderMatch(order=o) for o in orders]
         products = self._products({i.product_id for o in orders for i in o.items})
