@@ -495,7 +495,6 @@ def _variant_query(about: str, product: StoreProduct, current: OrderItem | None)
     step = (1 if _LARGER.search(about) else -1 if _SMALLER.search(about) else 0) if option else 0
     return VariantQuery(
         values=values,
-        relative_to=current.item_id if current else None,
         step=step,
         step_option=option if step else None,
         available_only=bool(_IN_STOCK.search(about)) and not _CHEAPEST.search(about),

@@ -92,13 +92,12 @@ class VariantQuery(BaseModel):
     """Which variants of a product are wanted.
 
     `values` are option values the customer named without saying which option ("blue", "XL"); `options` names the
-    option too. `relative_to` is an item id whose other options are kept where possible, and `step` moves the
-    option `step_option` (by default the product's size) that many sizes up (+) or down (-) from that item.
+    option too. `step` moves the option `step_option` (by default the product's size) that many sizes up (+) or
+    down (-) from the customer's item (`current` of `StoreKnowledge.variants`).
     """
 
     values: list[str] = Field(default_factory=list)
     options: dict[str, str] = Field(default_factory=dict)
-    relative_to: str | None = None
     step: int = 0
     step_option: str | None = None
     available_only: bool = False
@@ -309,11 +308,13 @@ class StoreKnowledge:
 
     # products (public catalog data: no identity needed)
     def find_products(self, about: str) -> list[StoreProduct]:
-        """Product types whose name (or description) `about` names, best first."""
+        """The product types whose name (or description) `about` names best; several when they tie."""
         query = words(about)
         if not query:
             return []
-        scored = [(len(query & words(p.name)) * 2 + len(query & words(p.description or "")), p) for p in self._all()]
+        scored = [
+            (len(query & words(p.name)) * 2 + len(query & words(p.description or "")), p) for p in self.db.products()
+        ]
         best = max((score for score, _ in scored), default=0)
         return [p for score, p in scored if best and score == best]
 
@@ -370,9 +371,6 @@ class StoreKnowledge:
     def _products(self, product_ids: Iterable[str]) -> dict[str, StoreProduct]:
         found = {pid: self.db.product(pid) for pid in product_ids}
         return {pid: p for pid, p in found.items() if p is not None}
-
-    def _all(self) -> list[StoreProduct]:
-        return self.db.products()
 
 
 def _item_score(item: OrderItem, about: str, product: StoreProduct | None) -> int:
