@@ -42,6 +42,7 @@ from assistant.store.policy import (
     require_action_status,
     require_own_account,
     require_own_order,
+    require_payment_unchanged,
 )
 
 # Words that say nothing about which order or item is meant ("the one with the lamp").
@@ -156,6 +157,7 @@ class ErrandLimits(BaseModel):
     allowed: bool
     refusal: str | None = None  # the policy's reason, English and Chinese, when not allowed
     refusal_zh: str | None = None
+    refusal_code: str | None = None  # the code the tools refuse it with
     once_per_order: bool = False
     reasons: list[str] = Field(default_factory=list)  # the accepted cancel reasons
     refund: RefundRoute | None = None
@@ -285,8 +287,9 @@ class StoreKnowledge:
 
     # policy limits
     def errand_limits(self, order_id: str, action: str, *, acting_user: str | None) -> ErrandLimits:
-        """Whether the order's status allows `action`, and the limits to state up front: items change once per
-        order, one exchange per order, the accepted cancel reasons, where a refund goes."""
+        """Whether the order's status allows `action` (and, for a payment change, that the payment has not changed
+        yet), and the limits to state up front: items change once per order, one exchange per order, the accepted
+        cancel reasons, where a refund goes."""
         if action not in ACTION_STATUS:
             raise PolicyError("unknown_action", f"{action} is not something I can do.", f"我无法执行 {action}。")
         order = self._order(order_id, acting_user)
@@ -300,8 +303,15 @@ class StoreKnowledge:
         )
         try:
             require_action_status(order, action)
+            if action == "modify_pending_order_payment":
+                require_payment_unchanged(order)
         except PolicyError as exc:
-            limits.allowed, limits.refusal, limits.refusal_zh = False, exc.message, exc.message_zh
+            limits.allowed, limits.refusal, limits.refusal_zh, limits.refusal_code = (
+                False,
+                exc.message,
+                exc.message_zh,
+                exc.code,
+            )
             return limits
         limits.refund = self.refund_route(order.order_id, action, acting_user=acting_user)
         return limits
