@@ -21,6 +21,7 @@ from assistant.dialogue.references import descriptive_words
 from assistant.dialogue.response import Action
 from assistant.dialogue.templates import money, render, status_text, stock
 from assistant.store.knowledge import (
+    OrderDetails,
     OrderMatch,
     RefundRoute,
     StoreKnowledge,
@@ -200,11 +201,11 @@ class StoreAnswers:
                     tracking=tracking,
                 ).strip(),
                 render("info_ships_to", lang, order_id=order.order_id, address=order.address.one_line()),
-                self._payments_text(order, lang),
+                _payments_text(details, lang),
             )
         )
         draft = _draft(text, "get_order_details", {"order_id": order.order_id}, [order], {"status": order.status})
-        draft.facts.amounts |= self._payment_facts(order)
+        draft.facts.amounts |= _payment_facts(details)
         return draft
 
     def _order_address(self, command: AskInfo, ask: _Ask) -> Draft:
@@ -218,33 +219,16 @@ class StoreAnswers:
         order = self._order(command, ask)
         if isinstance(order, Draft):
             return order
+        details = self.knowledge.order_details(order.order_id, acting_user=ask.user_id)
         draft = _draft(
-            self._payments_text(order, ask.language),
+            _payments_text(details, ask.language),
             "get_order_details",
             {"order_id": order.order_id},
             [order],
             {"payment_methods": [t.payment_method_id for t in order.payment_history]},
         )
-        draft.facts.amounts |= self._payment_facts(order)
+        draft.facts.amounts |= _payment_facts(details)
         return draft
-
-    def _payments_text(self, order: Order, lang: str) -> str:
-        details = self.knowledge.order_details(order.order_id, acting_user=order.user_id)
-        lines = [
-            render(
-                "info_paid_line" if p.transaction_type == "payment" else "info_refunded_line",
-                lang,
-                amount=money(p.amount),
-                method=_method(p.method, lang) if p.method else p.payment_method_id,
-            )
-            for p in details.payments
-        ]
-        return render("info_paid_with", lang, order_id=order.order_id, payments=_list(lines, lang))
-
-    def _payment_facts(self, order: Order) -> set[float]:
-        """The amounts a payments text states: the transactions, and the balance of a gift card it names."""
-        details = self.knowledge.order_details(order.order_id, acting_user=order.user_id)
-        return {p.amount for p in details.payments} | _balances([p.method for p in details.payments if p.method])
 
     # --- money ---------------------------------------------------------------------------------------------------
     def _refund_destination(self, command: AskInfo, ask: _Ask) -> Draft:
@@ -549,6 +533,24 @@ def _refund_text(route: RefundRoute, lang: str) -> str:
 
 def _list(parts: Iterable[str], lang: str) -> str:
     return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def _payments_text(details: OrderDetails, lang: str) -> str:
+    lines = [
+        render(
+            "info_paid_line" if p.transaction_type == "payment" else "info_refunded_line",
+            lang,
+            amount=money(p.amount),
+            method=_method(p.method, lang) if p.method else p.payment_method_id,
+        )
+        for p in details.payments
+    ]
+    return render("info_paid_with", lang, order_id=details.order.order_id, payments=_list(lines, lang))
+
+
+def _payment_facts(details: OrderDetails) -> set[float]:
+    """The amounts a payments text states: the transactions, and the balance of a gift card it names."""
+    return {p.amount for p in details.payments} | _balances([p.method for p in details.payments if p.method])
 
 
 def _method(method: PaymentMethod, lang: str) -> str:

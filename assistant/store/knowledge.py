@@ -174,7 +174,8 @@ class StoreKnowledge:
     def orders(self, user_id: str, *, acting_user: str | None) -> list[Order]:
         """The customer's orders, newest first as far as the store can tell (see `_STAGE`)."""
         user = self._user(user_id, acting_user)
-        found = [order for order in (self.db.order(o) for o in user.orders) if order is not None]
+        by_id = self.db.orders_by_id(user.orders)
+        found = [by_id[o] for o in dict.fromkeys(user.orders) if o in by_id]
         position = {order.order_id: i for i, order in enumerate(found)}
         return sorted(found, key=lambda o: (_STAGE.get(o.status, 2), -position[o.order_id]))
 
@@ -379,8 +380,7 @@ class StoreKnowledge:
         return require_own_order(self.db.order(order_id), order_id, acting_user)
 
     def _products(self, product_ids: Iterable[str]) -> dict[str, StoreProduct]:
-        found = {pid: self.db.product(pid) for pid in product_ids}
-        return {pid: p for pid, p in found.items() if p is not None}
+        return self.db.products_by_id(product_ids)
 
 
 def _item_score(item: OrderItem, about: str, product: StoreProduct | None) -> int:
