@@ -19,12 +19,12 @@ from assistant.dialogue.handlers.conversation import HandoffHandler, OutOfScopeH
 from assistant.dialogue.handlers.product_qa import ProductQAHandler
 from assistant.dialogue.handlers.service import ServiceHandler
 from assistant.dialogue.handlers.shopping import PersonalSearch, Recommend, ShoppingHandler
-from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed, route
+from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed
 from assistant.dialogue.language import detect_language
 from assistant.dialogue.response import ChatResponse
 from assistant.dialogue.retrieved import RetrievedText
-from assistant.dialogue.slots import earlier_email, extract
 from assistant.dialogue.templates import render
+from assistant.dialogue.understanding import read
 from assistant.llm.base import LLM
 from assistant.sessions import SessionStore
 from assistant.store import StoreTools
@@ -41,8 +41,6 @@ log = logging.getLogger("assistant.dialogue")
 # Prompts whose answer is followed by the data it rests on (attributes, policy text).
 _CITED = frozenset({"product_answer", "policy_answer"})
 _WARM_PROMPTS = ("shopping_reply", "policy_answer", "product_answer")
-# Intents a message that also gives an identity is treated as an identification instead.
-_PASSING = frozenset({Intent.SMALL_TALK, Intent.OUT_OF_SCOPE, Intent.PRODUCT_SEARCH, Intent.RECOMMENDATION})
 
 
 class TextModerator(Protocol):
@@ -216,14 +214,8 @@ class DialogueEngine:
             return
 
         mark = time.perf_counter()
-        slots = extract(message)
-        if slots.email is None:
-            slots.email = earlier_email(message, state.pii)
-        updates = slots.as_updates()
-        routed = route(message, state, self._classifier, fills_slot=bool(updates) or slots.confirmation is not None)
-        if (slots.email or (slots.first_name and slots.zip)) and routed.intent in _PASSING:
-            # Who the customer says they are is checked at once: verified now, or refused if it is another account.
-            routed = Routed(Intent.CONTINUE, routed.confidence, ("identity",))
+        reading = read(message, state, self._classifier)
+        routed = reading.routed
         timings["routing"] = _ms(mark)
 
         turn = Turn(
@@ -232,10 +224,11 @@ class DialogueEngine:
             language=language,
             session=session,
             routed=routed,
-            slots=slots,
+            slots=reading.slots,
             caller_user_id=user_id,
             client=client,
             timings_ms=timings,
+            understanding=reading.understanding,
         )
         mark = time.perf_counter()
         draft = self.handlers[routed.intent].handle(turn)
