@@ -24,7 +24,8 @@ from assistant.dialogue.language import detect_language
 from assistant.dialogue.response import ChatResponse
 from assistant.dialogue.retrieved import RetrievedText
 from assistant.dialogue.templates import render
-from assistant.dialogue.understanding import read
+from assistant.dialogue.model_understanding import ModelUnderstanding, restore_values, state_view
+from assistant.dialogue.understanding import Reading, UnderstandingMode, model_reading, read
 from assistant.llm.base import LLM
 from assistant.sessions import SessionStore
 from assistant.store import StoreTools
@@ -96,8 +97,13 @@ class DialogueEngine:
         recommend: Recommend | None = None,
         generation: GenerationSettings | None = None,
         identity: IdentityGuard | None = None,
+        understanding: UnderstandingMode = "auto",
     ) -> None:
         self.sessions = sessions
+        self.store = store
+        # Who reads a message: the rules, a model where the rules are not sure (`auto`), or the model always.
+        self.understanding = understanding
+        self._reader: ModelUnderstanding | None = None
         self.moderator = moderator
         self.refusal = refusal
         self._llm = llm
@@ -193,7 +199,7 @@ class DialogueEngine:
 
         mark = time.perf_counter()
         verdict, redacted, image_note = self._moderate(message, user_id, session.id, image, language, pii_map)
-        restore = pii_map.restore if pii_map is not None else _same
+        restore: Callable[[str], str] = pii_map.restore if pii_map is not None else _same
         timings["moderation"] = _ms(mark)
 
         if verdict is not None and verdict.decision == "block":
@@ -215,8 +221,12 @@ class DialogueEngine:
 
         mark = time.perf_counter()
         reading = read(message, state, self._classifier)
-        routed = reading.routed
         timings["routing"] = _ms(mark)
+        if self.understanding == "model" or (self.understanding == "auto" and not reading.sure):
+            mark = time.perf_counter()
+            reading = self._model_reading(reading, redacted, session, restore)
+            timings["understanding"] = _ms(mark)
+        routed = reading.routed
 
         turn = Turn(
             text=message,
@@ -280,6 +290,22 @@ class DialogueEngine:
         yield ChatEvent("done", response.model_dump(mode="json"))
 
     # --- steps ---------------------------------------------------------------------------------------------------
+    def _model_reading(self, rules: Reading, redacted: str, session: Any, restore: Callable[[str], str]) -> Reading:
+        """The model's reading where the rules are not sure (or always, with `UNDERSTANDING=model`); the rules'
+        reading whenever there is no model or its answer is unusable."""
+        llm = self.llm
+        if llm is None:
+            return rules
+        if self._reader is None or self._reader.llm is not llm:
+            self._reader = ModelUnderstanding(llm, timeout_s=self.generation.timeout_s)
+        history = self.sessions.history(session.id, budget_chars=600, max_messages=2)
+        last_reply = next((m.content for m in reversed(history) if m.role == "assistant"), None)
+        view = state_view(session.state, self.store, last_reply)
+        understanding = self._reader.understand(redacted, view)
+        if understanding is None:
+            return rules
+        return model_reading(restore_values(understanding, restore), rules, session.state)
+
     def _moderate(
         self,
         message: str,

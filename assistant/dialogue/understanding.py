@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from assistant.dialogue.commands import (
     AskInfo,
@@ -30,6 +31,8 @@ from assistant.dialogue.intents import SERVICE_INTENTS, SHOPPING_INTENTS, Embedd
 from assistant.dialogue.intents import route as route_intent
 from assistant.dialogue.slots import ORDER_ID, SlotValues, earlier_email, extract
 from assistant.sessions import DialogueState
+
+UnderstandingMode = Literal["auto", "rules", "model"]
 
 # Intents a message that also gives an identity is treated as an identification instead.
 _PASSING = frozenset({Intent.SMALL_TALK, Intent.OUT_OF_SCOPE, Intent.PRODUCT_SEARCH, Intent.RECOMMENDATION})
@@ -395,14 +398,63 @@ def _first_errand_view(
             routed = Routed(intent, routed.confidence, routed.matched)
     elif isinstance(first, AskInfo) and routed.intent is not Intent.CONTINUE:
         # A side question never starts an errand of its own ("which card will the refund go to?" is no return).
-        if waiting:
-            routed = Routed(Intent.CONTINUE, 0.9, ("ask_info",))
-        elif first.topic == "variants":
-            routed = Routed(Intent.PRODUCT_QUESTION, 0.9, ("ask_info",))
-        elif first.topic in ("policy_limit", "refund_destination"):
-            routed = Routed(Intent.POLICY_QUESTION, 0.9, ("ask_info",))
-        else:
-            routed = Routed(Intent.ORDER_STATUS, 0.9, ("ask_info",))
+        routed = Routed(_ask_info_intent(first, waiting), 0.9, ("ask_info",))
     elif isinstance(first, SetSlot) and first.correction and waiting:
         routed = Routed(Intent.CONTINUE, 0.9, ("correction",))
     return routed, slots
+
+
+def _ask_info_intent(question: AskInfo, waiting: bool) -> Intent:
+    """The handler a side question goes to until the dialogue manager answers it: the errand under way, else the
+    nearest one that shows the data."""
+    if waiting:
+        return Intent.CONTINUE
+    if question.topic == "variants":
+        return Intent.PRODUCT_QUESTION
+    if question.topic in ("policy_limit", "refund_destination"):
+        return Intent.POLICY_QUESTION
+    return Intent.ORDER_STATUS
+
+
+_SHOP_INTENTS = {act: intent for intent, act in _SHOP_ACTS.items()}
+_ERRAND_INTENTS = {errand: intent for intent, errand in _ERRANDS.items()}
+
+
+def model_reading(understanding: Understanding, rules: Reading, state: DialogueState) -> Reading:
+    """A model's commands as the handlers take them: the first command's intent, and the rules' slot values with the
+    model's added where the rules found none (the rules' reading of a value is exact, the model's may not be)."""
+    commands = understanding.commands
+    waiting = state.pending_action is not None or state.pending_intent is not None
+    first = next((c for c in commands if not isinstance(c, CancelErrand)), commands[0])
+    slots = replace(rules.slots, order_ids=list(rules.slots.order_ids))
+    for command in commands:
+        if isinstance(command, SetSlot):
+            if command.slot == "order_id" and command.value not in slots.order_ids:
+                slots.order_ids.append(command.value)
+            elif command.slot in ("email", "first_name", "last_name", "zip", "reason"):
+                if getattr(slots, command.slot) is None:
+                    setattr(slots, command.slot, command.value)
+        elif isinstance(command, StartErrand) and command.order_id and command.order_id not in slots.order_ids:
+            slots.order_ids.append(command.order_id)
+        elif isinstance(command, (Confirm, Deny, CancelErrand)) and slots.confirmation is None:
+            slots.confirmation = isinstance(command, Confirm)
+    if isinstance(first, StartErrand):
+        intent = _ERRAND_INTENTS[first.errand]
+    elif isinstance(first, AskInfo):
+        intent = _ask_info_intent(first, waiting)
+    elif isinstance(first, Shop):
+        intent = _SHOP_INTENTS[first.act]
+    elif isinstance(first, (SetSlot, Confirm, Deny)) or (isinstance(first, CancelErrand) and waiting):
+        intent = Intent.CONTINUE
+    elif isinstance(first, (ChitChat, CancelErrand)):
+        intent = Intent.SMALL_TALK
+    elif isinstance(first, Handoff):
+        intent = Intent.HANDOFF
+    elif isinstance(first, OutOfScope):
+        intent = Intent.OUT_OF_SCOPE
+    else:  # Clarify: the model could not read it either
+        intent = rules.routed.intent
+    if (slots.email or (slots.first_name and slots.zip)) and intent in _PASSING:
+        intent = Intent.CONTINUE
+    routed, slots = _first_errand_view(commands, Routed(intent, 0.9, ("model",)), slots, state)
+    return Reading(understanding, routed, slots, sure=True)
