@@ -19,7 +19,7 @@ from tests.openai_standin import StandInServer
 
 ORDER = "#W6436609"  # pending, of anya.garcia2061@example.com in the sample store
 # Rules cannot read this as a cancellation: no cancel word, no known phrasing.
-UNUSUAL = f"please make {ORDER} go away, I can't afford it this month"
+UNUSUAL = f"{ORDER} — money's tight, I'd rather not go through with it"
 
 
 def _runtime(data_dir: Path, server: StandInServer, model: str, understanding: str) -> Runtime:

@@ -185,6 +185,10 @@ _ERRAND_WORDS = re.compile(
 _ITEM_TAIL = re.compile(
     r"\s*(\bfor\b|\bbecause\b|\bsince\b|\bas\b|\bto (a|an|the)\b|\bfrom\b|\binto\b|换成|因为).*$", re.I
 )
+# What a short noun phrase does not hold: an order id, a question word, a pronoun.
+_NOT_A_PRODUCT = _rx(
+    r"\bW\d{7}\b|\b(what|which|how|why|when|where|who|again|it|that|this)\b|\?", r"什么|怎么|为什么|吗"
+)
 _THANKS = _rx(r"\b(thanks?|thank you|thx|cheers)\b", r"谢")
 _BYE = _rx(
     r"\b(bye|goodbye|see you|have a (nice|good|great) (day|one|evening)|that'?s (all|it|everything))\b",
@@ -221,7 +225,11 @@ def read(
 
     commands = _commands(text, state, routed, slots, classifier)
     routed, slots = _first_errand_view(commands, routed, slots, state)
-    sure = bool(commands) and not isinstance(commands[0], Clarify) and routed.confidence > 0.45
+    # Not sure: nothing read, or only a guess (no rule matched, or a weak nearest example).
+    guessed = routed.matched in ((), ("embedding",)) and routed.confidence < 0.6
+    if guessed and routed.intent is Intent.PRODUCT_SEARCH and not _NOT_A_PRODUCT.search(text):
+        guessed = False  # a short noun phrase ("wireless earbuds") is a search
+    sure = bool(commands) and not isinstance(commands[0], Clarify) and not guessed and routed.confidence > 0.45
     return Reading(Understanding(commands=commands, source="rules"), routed, slots, sure)
 
 
@@ -270,6 +278,9 @@ def _commands(
         commands.append(OutOfScope())
     elif answer is not None:
         commands.append(answer)
+    elif not slots.as_updates() and route_intent(rest).intent is Intent.SMALL_TALK:
+        # "thanks!" while a question is open: small talk, not an answer to it.
+        commands.append(ChitChat(act=_chit_chat_act(rest)))
     # A question names things ("which card...?"): only who the customer is and which order count as values there.
     commands += _slot_commands(slots, commands, values=not isinstance(info, AskInfo))
     if not commands:
