@@ -237,6 +237,107 @@ _T: dict[str, dict[str, str]] = {
         "store, I can transfer you to a human agent.",
         "zh": "抱歉，我只能帮您处理本店的购物和订单问题。如需其他帮助，我可以为您转接人工客服。",
     },
+    # Answers from what the store knows (assistant/dialogue/store_answers.py).
+    "info_orders": {"en": "Your orders: {orders}.", "zh": "您的订单：{orders}。"},
+    "info_order_line": {"en": "{order_id} ({status}): {items}", "zh": "{order_id}（{status}）：{items}"},
+    "info_orders_matching": {
+        "en": 'Your orders matching "{about}": {orders}.',
+        "zh": "与“{about}”相符的订单：{orders}。",
+    },
+    "info_no_match": {
+        "en": 'I don\'t see an order matching "{about}" on your account. Your orders: {orders}.',
+        "zh": "您的账户中没有与“{about}”相符的订单。您的订单：{orders}。",
+    },
+    "info_which_order": {
+        "en": 'Several of your orders match "{about}": {orders}. Which one do you mean?',
+        "zh": "有多个订单与“{about}”相符：{orders}。请问是哪一个？",
+    },
+    "info_ships_to": {"en": "Order {order_id} ships to {address}.", "zh": "订单 {order_id} 的收货地址：{address}。"},
+    "info_paid_with": {
+        "en": "Payments of order {order_id}: {payments}.",
+        "zh": "订单 {order_id} 的付款记录：{payments}。",
+    },
+    "info_paid_line": {"en": "{amount} paid with {method}", "zh": "{method} 支付 {amount}"},
+    "info_refunded_line": {"en": "{amount} refunded to {method}", "zh": "{amount} 已退回 {method}"},
+    "info_default_address": {"en": "Your default address is {address}.", "zh": "您的默认地址：{address}。"},
+    "info_payment_methods": {"en": "Your payment methods: {methods}.", "zh": "您的支付方式：{methods}。"},
+    "info_refund_cancel": {
+        "en": "If order {order_id} is cancelled, {refunds}.",
+        "zh": "如果取消订单 {order_id}，{refunds}。",
+    },
+    "info_refund_part": {"en": "{amount} goes back to {method} {timing}", "zh": "{amount} 将{timing}退回 {method}"},
+    "info_timing_now": {"en": "at once", "zh": "立即"},
+    "info_timing_days": {"en": "within 5 to 7 business days", "zh": "在 5 到 7 个工作日内"},
+    "info_refund_return": {
+        "en": "A refund for items of order {order_id} goes to the original payment method, {original}{gift_cards}.",
+        "zh": "订单 {order_id} 的退货款退回原支付方式 {original}{gift_cards}。",
+    },
+    "info_refund_or_gift": {"en": ", or to a gift card: {cards}", "zh": "，也可以退至礼品卡：{cards}"},
+    "info_refund_swap": {
+        "en": "A price difference on order {order_id} is paid with, or refunded to, a payment method you choose: "
+        "{methods}. A gift card must cover what it pays.",
+        "zh": "订单 {order_id} 的差价由您选择的支付方式支付或退回：{methods}。用礼品卡支付时余额须足够。",
+    },
+    "info_limit_cancel": {
+        "en": "Order {order_id} is {status}, so it can be cancelled; the reason must be {reasons}.",
+        "zh": "订单 {order_id} 的状态是{status}，可以取消；取消原因须为{reasons}。",
+    },
+    "info_limit_modify": {
+        "en": "Order {order_id} is {status}, so its items can be changed to other available options of the same "
+        "products, once only: after that the order cannot be cancelled or changed again, so name every item you "
+        "want to change at once.",
+        "zh": "订单 {order_id} 的状态是{status}，可以把商品改为同一商品的其他有货选项，但只能修改一次：之后订单不能再"
+        "取消或修改，请一次说明所有要修改的商品。",
+    },
+    "info_limit_exchange": {
+        "en": "Order {order_id} is {status}, so its items can be exchanged for other available options of the same "
+        "products. Only one exchange is possible per order, so name every item you want to exchange at once.",
+        "zh": "订单 {order_id} 的状态是{status}，可以把商品换成同一商品的其他有货选项。每个订单只能换货一次，请一次说明"
+        "所有要换的商品。",
+    },
+    "info_limit_return": {
+        "en": "Order {order_id} is {status}, so its items can be returned.",
+        "zh": "订单 {order_id} 的状态是{status}，可以退货。",
+    },
+    "info_limit_address": {
+        "en": "Order {order_id} is {status}, so its shipping address can be changed.",
+        "zh": "订单 {order_id} 的状态是{status}，可以修改收货地址。",
+    },
+    "info_limit_open": {
+        "en": "Order {order_id} is {status}. What I can do with it: {errands}.",
+        "zh": "订单 {order_id} 的状态是{status}。可以办理：{errands}。",
+    },
+    "info_limit_closed": {
+        "en": "Order {order_id} is {status}, so it can no longer be cancelled, changed, returned or exchanged.",
+        "zh": "订单 {order_id} 的状态是{status}，已不能取消、修改、退货或换货。",
+    },
+    "info_errand_cancel_pending_order": {"en": "cancel it", "zh": "取消订单"},
+    "info_errand_modify_pending_order_items": {"en": "change its items (once only)", "zh": "修改商品（仅一次）"},
+    "info_errand_modify_pending_order_address": {"en": "change its shipping address", "zh": "修改收货地址"},
+    "info_errand_modify_pending_order_payment": {"en": "change its payment method", "zh": "更换支付方式"},
+    "info_errand_return_delivered_order_items": {"en": "return items", "zh": "退货"},
+    "info_errand_exchange_delivered_order_items": {"en": "exchange items (once only)", "zh": "换货（仅一次）"},
+    "info_variants": {"en": "{product} options{wanted} ({n}):", "zh": "{product} 的款式{wanted}（{n} 个）："},
+    "info_wanted": {"en": " matching {wanted}", "zh": "（符合：{wanted}）"},
+    "info_more": {"en": "…and {n} more.", "zh": "……另有 {n} 个。"},
+    "info_variants_none": {
+        "en": "No {product} option matches {wanted}.",
+        "zh": "没有符合“{wanted}”的 {product} 款式。",
+    },
+    "info_no_step": {
+        "en": "Your {product} is {option} {value}; the store has no {direction} {option}.",
+        "zh": "您的 {product} 是 {option} {value}；本店没有更{direction}的{option}。",
+    },
+    "info_larger": {"en": "larger", "zh": "大"},
+    "info_smaller": {"en": "smaller", "zh": "小"},
+    "info_which_product": {
+        "en": "Which product do you mean: {choices}?",
+        "zh": "请问是哪件商品：{choices}？",
+    },
+    "info_product_unknown": {
+        "en": "I couldn't find \"{about}\" among your orders or the store's products. Which product do you mean?",
+        "zh": "在您的订单和本店商品中没有找到“{about}”。请问是哪件商品？",
+    },
     "image_received": {
         "en": "I received your image (I can't look at pictures, only check them). ",
         "zh": "已收到您的图片（我无法识别图片内容，只做安全检查）。",
