@@ -36,8 +36,8 @@ from assistant.dialogue.order_items import (
     variant_examples,
 )
 from assistant.dialogue.response import Action
-from assistant.dialogue.service_commands import service_commands
 from assistant.dialogue.slots import extract
+from assistant.dialogue.store_answers import ERRAND_ACTIONS, StoreAnswers
 from assistant.dialogue.templates import money, render, status_text
 from assistant.sessions import PendingAction, QueuedErrand
 from assistant.store import PolicyError, StoreTools
@@ -65,14 +65,6 @@ _PAYMENT_CHANGE = re.compile(r"\b(pay(ment)?|card|paypal|gift ?card)\b|支付|�
 # "the same address as order #W…", "和 #W… 的地址一样": the address of another of the customer's orders.
 _SAME_AS = re.compile(r"\bsame\b|\bas (on|in|for)? ?(order|#)|\bfrom (order|#)|一样|相同|同一个", re.I)
 T = TypeVar("T")
-# The store action each errand ends in (its status rule and limits are the policy's, looked up by this name).
-_ACTION = {
-    Intent.CANCEL: "cancel_pending_order",
-    Intent.MODIFY: "modify_pending_order_items",
-    Intent.ADDRESS_CHANGE: "modify_pending_order_address",
-    Intent.RETURN: "return_delivered_order_items",
-    Intent.EXCHANGE: "exchange_delivered_order_items",
-}
 
 
 class ServiceHandler:
@@ -80,15 +72,23 @@ class ServiceHandler:
         self.store = store
         self.identity = identity
         self.knowledge = StoreKnowledge(store.db)
+        self.answers = StoreAnswers(self.knowledge)
 
     def handle(self, turn: Turn) -> Draft:
         state = turn.state
-        commands = service_commands(turn)
-        if _has(commands, CancelErrand) and (state.pending_intent or state.pending_action):
-            return self._drop_errand(turn)
-        side = [c for c in commands if isinstance(c, AskInfo)]
-        if side and state.verified_user_id and (state.pending_intent or state.pending_action):
-            return self._side_question(turn, side[0])
+        commands = list(turn.understanding.commands)
+        starts = [c for c in commands if isinstance(c, StartErrand)]
+        if _has(commands, CancelErrand) and _errand_open(state):
+            dropped = self._drop_errand(turn)
+            if not starts:
+                return dropped  # "never mind, I want to return it instead" goes on with the new errand
+        side = next((c for c in commands if isinstance(c, AskInfo)), None)
+        if side is None and starts and _errand_open(state) and {s.errand for s in starts} == {"order_status"}:
+            # "What's the status of my other order?" in the middle of a return: a side question, the return stays.
+            side = AskInfo(topic="order_details", order_id=starts[0].order_id)
+        if side is not None and state.verified_user_id:
+            identity = self._identify(turn)  # another account's details in the question are refused first
+            return identity if isinstance(identity, Draft) else self._side_question(turn, side)
         intent = turn.routed.intent
         if intent is Intent.CONTINUE:
             if state.pending_action is not None:
@@ -96,18 +96,20 @@ class ServiceHandler:
             if state.pending_intent is None:
                 return self._identify_only(turn)
             intent = Intent(state.pending_intent)
-            if _has(commands, Deny) and state.open_question and state.open_question.key.startswith("change:"):
+            if _has(commands, Deny) and _asking(state, "change:"):
                 # "No" to "what should be different?": the customer wants nothing changed after all.
                 return self._finish(turn, Draft(render("declined", turn.language)))
             self._continue_request(turn, commands)
         else:
-            first = agenda.plan(state, [c for c in commands if isinstance(c, StartErrand)], turn.text)
+            first = agenda.plan(state, starts, turn.text)
             if first is not None:
                 intent = Intent(first.errand)
             if state.pending_intent != intent.value or state.pending_action is not None:
                 _clear_request(state)
                 forget_errand(state)
-                state.slots["request_text"] = " ".join(first.items) if first and first.items else turn.text
+                # Among several errands each has its own items; a single one has the whole message.
+                alone = first is None or not state.agenda or not first.items
+                state.slots["request_text"] = turn.text if alone else " ".join(first.items)
             else:
                 self._continue_request(turn, commands)
             state.pending_action = None
@@ -133,10 +135,12 @@ class ServiceHandler:
         """The message adds to the errand's details; a correction replaces the items named before."""
         slots = turn.state.slots
         corrected = next((c for c in commands if isinstance(c, SetSlot) and c.correction and c.slot == "item"), None)
+        # After "no", the answer to "what should be different?" replaces the items too ("the coffee maker then").
+        value = corrected.value if corrected is not None else turn.text if _asking(turn.state, "change:") else ""
         order = self._current_order(turn)
-        named = self._named_items(order, corrected.value) if corrected is not None and order is not None else []
+        named = self._named_items(order, value) if value and order is not None else []
         if named:
-            slots["request_text"] = corrected.value if corrected is not None else turn.text
+            slots["request_text"] = value
             slots["item_ids"] = [i.item_id for i in named]
             slots.pop("swaps", None)
             return
@@ -186,30 +190,18 @@ class ServiceHandler:
         return started
 
     def _side_question(self, turn: Turn, question: AskInfo) -> Draft:
-        """A question about the customer's own orders in the middle of an errand: answered, then the errand's open
-        question once more, briefly."""
-        lang, state = turn.language, turn.state
-        order_id = question.order_id or state.slots.get("order_id")
-        user_id = state.verified_user_id or ""
-        if not order_id:
-            user = self.store.get_user_details(user_id, acting_user=user_id)
-            orders = [self.store.get_order_details(o, acting_user=user_id) for o in user.orders]
-            listed = "; ".join(_order_choice(o, lang) for o in orders)
-            return remind(state, Draft(render("which_order", lang, orders=listed)), lang)
-        try:
-            order = self.store.get_order_details(order_id, acting_user=user_id)
-        except PolicyError as exc:
-            return remind(state, _refusal("get_order_details", {"order_id": order_id}, exc, lang), lang)
-        draft = Draft(_status_text(order, lang), facts=Facts(orders={order.order_id: order.status}))
-        draft.actions.append(
-            Action(
-                name="get_order_details",
-                arguments={"order_id": order.order_id},
-                status="done",
-                result={"status": order.status},
-            )
+        """A question about the customer's own data or the policy, answered from the store; in the middle of an
+        errand, the errand's open question follows once more, briefly."""
+        state = turn.state
+        errand = state.pending_intent if state.pending_intent in ERRAND_ACTIONS else None
+        draft = self.answers.answer(
+            question,
+            user_id=state.verified_user_id,
+            language=turn.language,
+            errand=errand,  # type: ignore[arg-type]  # a key of ERRAND_ACTIONS is an Errand
+            order_id=state.slots.get("order_id"),
         )
-        return remind(state, draft, lang)
+        return remind(state, draft, turn.language)
 
     def _finish(self, turn: Turn, draft: Draft) -> Draft:
         """The errand is over (done, declined or refused): its details go, and the next errand on the agenda starts
@@ -467,10 +459,10 @@ class ServiceHandler:
         """Exchanging or changing an order's items can be done once: said when the errand starts, before the
         customer has chosen the items."""
         slots = turn.state.slots
-        if slots.get("limit_told") or draft.handoff or not slots.get("order_id") or intent not in _ACTION:
+        if slots.get("limit_told") or draft.handoff or not slots.get("order_id") or intent not in ERRAND_ACTIONS:
             return draft
         limits = self.knowledge.errand_limits(
-            slots["order_id"], _ACTION[intent], acting_user=turn.state.verified_user_id
+            slots["order_id"], ERRAND_ACTIONS[intent], acting_user=turn.state.verified_user_id
         )
         if not (limits.allowed and limits.once_per_order):
             return draft
@@ -751,6 +743,15 @@ def _claims_other(said: Any, user: User) -> bool:
     return False
 
 
+def _errand_open(state: Any) -> bool:
+    return state.pending_intent is not None or state.pending_action is not None
+
+
+def _asking(state: Any, kind: str) -> bool:
+    """Whether the open question is of this kind ("change:", "items:", ...)."""
+    return state.open_question is not None and state.open_question.key.startswith(kind)
+
+
 def _has(commands: list[Command], kind: type) -> bool:
     return any(isinstance(c, kind) for c in commands)
 
@@ -761,7 +762,7 @@ def _clear_request(state: Any) -> None:
 
 
 def _status_fits(intent: Intent, status: str) -> bool:
-    return intent not in _ACTION or ACTION_STATUS[_ACTION[intent]][0] == status
+    return intent not in ERRAND_ACTIONS or ACTION_STATUS[ERRAND_ACTIONS[intent]][0] == status
 
 
 def _order_choice(order: Order, lang: str) -> str:
