@@ -86,6 +86,10 @@ class ServiceHandler:
         if side is None and starts and _errand_open(state) and {s.errand for s in starts} == {"order_status"}:
             # "What's the status of my other order?" in the middle of a return: a side question, the return stays.
             side = AskInfo(topic="order_details", order_id=starts[0].order_id)
+        if side is not None and side.topic == "list_orders" and side.about and _asking(state, "order:"):
+            # "The one with the lamp" answers "which order?": the errand goes on with the order it describes.
+            state.slots["request_text"] = f"{state.slots.get('request_text', '')} {side.about}".strip()
+            return self._verified_serve(turn, Intent(state.pending_intent or Intent.ORDER_STATUS))
         if side is not None and state.verified_user_id:
             identity = self._identify(turn)  # another account's details in the question are refused first
             return identity if isinstance(identity, Draft) else self._side_question(turn, side)
@@ -101,6 +105,8 @@ class ServiceHandler:
                 return self._finish(turn, Draft(render("declined", turn.language)))
             self._continue_request(turn, commands)
         else:
+            if not _errand_open(state):
+                state.agenda.clear()  # left from a conversation handed to a person: a fresh start
             first = agenda.plan(state, starts, turn.text)
             if first is not None:
                 intent = Intent(first.errand)
@@ -166,7 +172,14 @@ class ServiceHandler:
         """A message that only says who the customer is: verify it (or refuse another account's)."""
         turn.state.slots.update(turn.slots.as_updates())
         if not (turn.slots.email or turn.slots.first_name):
-            return Draft(render("nothing_pending", turn.language))
+            lang = turn.language
+            return self._ask(
+                turn,
+                "nothing_pending",
+                render("nothing_pending", lang),
+                render("small_talk", lang),
+                render("how_can_i_help", lang),
+            )
         identity = self._identify(turn)
         if isinstance(identity, Draft):
             return identity
