@@ -23,6 +23,7 @@ from assistant.dialogue.asking import Question, ask, forget_errand, remind
 from assistant.dialogue.commands import AskInfo, CancelErrand, Command, Confirm, Deny, SetSlot, StartErrand
 from assistant.dialogue.grounding import Facts
 from assistant.dialogue.handlers.base import Draft, Turn
+from assistant.dialogue.handlers.conversation import HandoffHandler
 from assistant.dialogue.intents import Intent
 from assistant.dialogue.order_items import (
     describe_item,
@@ -73,15 +74,18 @@ class ServiceHandler:
         self.identity = identity
         self.knowledge = StoreKnowledge(store.db)
         self.answers = StoreAnswers(self.knowledge)
+        self.handoff = HandoffHandler(store)
 
     def handle(self, turn: Turn) -> Draft:
         state = turn.state
         commands = list(turn.understanding.commands)
         starts = [c for c in commands if isinstance(c, StartErrand)]
         if _has(commands, CancelErrand) and _errand_open(state):
-            dropped = self._drop_errand(turn)
             if not starts:
-                return dropped  # "never mind, I want to return it instead" goes on with the new errand
+                return self._drop_errand(turn)
+            # "Never mind, I want to return it instead": everything asked before goes, the new errand starts.
+            state.agenda.clear()
+            self._drop_errand(turn)
         side = next((c for c in commands if isinstance(c, AskInfo)), None)
         if side is None and starts and _errand_open(state) and {s.errand for s in starts} == {"order_status"}:
             # "What's the status of my other order?" in the middle of a return: a side question, the return stays.
@@ -247,25 +251,12 @@ class ServiceHandler:
         return ask(turn.state, question, turn.language, lambda: self._transfer(turn))
 
     def _transfer(self, turn: Turn) -> Draft:
-        """Asked four times without an answer: a person takes over, with the request's summary."""
+        """Asked four times without an answer: a person takes over, and the errand and its agenda end here."""
         state = turn.state
-        summary = turn.redacted  # masked: the ticket is read by people and kept
-        ticket = self.store.transfer_to_human_agents(summary, acting_user=state.verified_user_id)
-        state.pending_action = None
-        state.pending_intent = None
         state.agenda.clear()
         _clear_request(state)
         forget_errand(state)
-        draft = Draft(render("handoff", turn.language, ticket=ticket.ticket_id), handoff=True)
-        draft.actions.append(
-            Action(
-                name="transfer_to_human_agents",
-                arguments={"summary": summary},
-                status="done",
-                result={"ticket_id": ticket.ticket_id},
-            )
-        )
-        return draft
+        return self.handoff.handle(turn)
 
     # --- identity ------------------------------------------------------------------------------------------------
     def _identify(self, turn: Turn) -> Draft | tuple[User, str]:
