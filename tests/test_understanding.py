@@ -36,7 +36,10 @@ def kinds(text: str, state: DialogueState | None = None) -> list[str]:
     ("text", "expected"),
     [
         ("cancel #W1234567 and #W7654321", [("cancel", "#W1234567", []), ("cancel", "#W7654321", [])]),
-        ("Please cancel orders #W1234567, and also #W7654321", [("cancel", "#W1234567", []), ("cancel", "#W7654321", [])]),
+        (
+            "Please cancel orders #W1234567, and also #W7654321",
+            [("cancel", "#W1234567", []), ("cancel", "#W7654321", [])],
+        ),
         ("取消订单#W1234567和#W7654321", [("cancel", "#W1234567", []), ("cancel", "#W7654321", [])]),
         ("return the lamp and exchange the shoes", [("return", None, ["lamp"]), ("exchange", None, ["shoes"])]),
         (
@@ -128,7 +131,10 @@ def test_no_with_a_correction_on_a_proposal() -> None:
     assert commands[:2] == [Deny(), SetSlot(slot="item", value="puzzle", correction=True)]
 
 
-@pytest.mark.parametrize(("text", "answer"), [("yes", Confirm()), ("yes please go ahead", Confirm()), ("是的", Confirm()), ("no", Deny()), ("不要", Deny())])
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [("yes", Confirm()), ("yes please go ahead", Confirm()), ("是的", Confirm()), ("no", Deny()), ("不要", Deny())],
+)
 def test_yes_and_no_to_a_proposal(text: str, answer: object) -> None:
     assert understand(text, PROPOSED).commands == [answer]
 

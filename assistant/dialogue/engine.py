@@ -22,10 +22,10 @@ from assistant.dialogue.handlers.service import ServiceHandler
 from assistant.dialogue.handlers.shopping import PersonalSearch, Recommend, ShoppingHandler
 from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed
 from assistant.dialogue.language import detect_language
+from assistant.dialogue.model_understanding import ModelUnderstanding, restore_values, state_view
 from assistant.dialogue.response import ChatResponse
 from assistant.dialogue.retrieved import RetrievedText
 from assistant.dialogue.templates import render
-from assistant.dialogue.model_understanding import ModelUnderstanding, restore_values, state_view
 from assistant.dialogue.understanding import Reading, UnderstandingMode, model_reading, read
 from assistant.llm.base import LLM
 from assistant.sessions import SessionStore

@@ -69,7 +69,8 @@ def state_view(state: DialogueState, store: StoreTools | None, last_reply: str |
         verified=state.verified_user_id is not None,
         orders=orders,
         errand=pending.intent if pending else state.pending_intent,
-        open_question=(f"confirm: {pending.summary}" if pending else last_reply) if state.pending_intent or pending
+        open_question=(f"confirm: {pending.summary}" if pending else last_reply)
+        if state.pending_intent or pending
         else None,
         shown=[
             ShownView(position=n, title=p.title, price=p.price, in_stock=p.in_stock)

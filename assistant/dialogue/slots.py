@@ -13,7 +13,9 @@ from typing import Any
 # Bounded by letters and digits, not by \b: in "取消#W1234567和..." the Chinese character is a word character.
 ORDER_ID = re.compile(r"#?\s?(?<![A-Za-z0-9])(W\d{7})(?!\d)", re.IGNORECASE)
 # "order number 1234567", "order #1234567", "订单号1234567": the store's ids are W and seven digits.
-_BARE_ORDER_ID = re.compile(r"(?:\border\s*(?:number|no\.?|num|id|#)?|订单号?码?)\s*[:#]?\s*(?<![\dW])(\d{7})(?!\d)", re.I)
+_BARE_ORDER_ID = re.compile(
+    r"(?:\border\s*(?:number|no\.?|num|id|#)?|订单号?码?)\s*[:#]?\s*(?<![\dW])(\d{7})(?!\d)", re.I
+)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ZIP = re.compile(r"(?<![\dA-Za-z#_])(\d{5})(?![\dA-Za-z_])")
 _NAME = re.compile(
@@ -156,10 +158,10 @@ def earlier_email(text: str, known: dict[str, str]) -> str | None:
 
 
 # Words that start sentences ("I am Looking for...") or come before a zip ("my zip 12345") and are not names.
-_NOT_NAMES = set(
-    "looking trying going not here sorry just the a an very so fine my zip code is order number postal and with at "
-    "in id ok yes no".split()
-)
+_NOT_NAMES = {
+    *("looking", "trying", "going", "not", "here", "sorry", "just", "the", "a", "an", "very", "so", "fine"),
+    *("my", "zip", "code", "is", "order", "number", "postal", "and", "with", "at", "in", "id", "ok", "yes", "no"),
+}
 
 
 def confirmation(text: str) -> bool | None:

@@ -50,13 +50,13 @@ _CANCEL_ERRAND = _rx(
 # "sorry, I meant the puzzle, not the phone"; "不是手机，是拼图".
 _CORRECTION = (
     re.compile(
-        r"\b(?:i\s+meant|i\s+mean|i\s+wanted|it'?s|it\s+was|should\s+(?:be|have\s+been))\s+(?P<new>[^,.;!?]+?)"
-        r"\s*(?:,\s*|\s+)(?:not|rather\s+than|instead\s+of)\s+(?P<old>[^,.;!?]+)",
+        r"\b(?:i\s+meant?|i\s+wanted|(?:it'?s|it\s+was|should\s+(?:be|have\s+been))(?=\s+(?:the|my)\b))\s+"
+        r"(?P<new>[^,.;!?]+?)\s*(?:,\s*|\s+)(?:not|rather\s+than|instead\s+of)\s+(?P<old>[^,.;!?]+)",
         re.I,
     ),
-    re.compile(r"\b(?:sorry|oops|actually|wait|no)\b[,\s]+i\s+mean[t]?\s+(?P<new>[^,.;!?]+)", re.I),
-    re.compile(r"\bnot\s+(?:the\s+)?(?P<old>[^,.;!?]+?),\s*(?:i\s+meant?\s+)?(?P<new>(?:the|my)\s+[^,.;!?]+)", re.I),
-    re.compile(r"不是(?P<old>[^，,。！？]+)[，,]\s*(?:我说的)?是(?P<new>[^，,。！？]+)"),
+    re.compile(r"\b(?:sorry|oops|actually|wait|no)\b[,\s]+i\s+meant?\s+(?P<new>[^,.;!?]+)", re.I),
+    re.compile(r"\bnot\s+(?:the|my)\s+(?P<old>[^,.;!?]+?),\s*(?:i\s+meant?\s+)?(?P<new>(?:the|my)\s+[^,.;!?]+)", re.I),
+    re.compile(r"不是(?P<old>[^，,。！？]+)[，,]\s*(?:我说的)?是(?!不)(?P<new>[^，,。！？]+)"),
     re.compile(r"我(?:是说|说的是|指的是)(?P<new>[^，,。！？]+?)(?:[，,]\s*不是(?P<old>[^，,。！？]+))?$"),
 )
 _INFO: tuple[tuple[InfoTopic, re.Pattern[str]], ...] = (
@@ -176,15 +176,20 @@ _SHOP_ACTS = {
 }
 # The words that name the errand, not the items: what is left after them describes the items.
 _ERRAND_WORDS = re.compile(
-    r"\b(i('d| would)? (like|want|need) to|i'?d like to|please|can you|could you|help me|i want|(?<!noise )(?<!noise-)cancel\w*|return\w*|"
-    r"exchang\w*|swap|modify|change|track|refund|send back|get a refund for|also|my|the|order|orders|items?|"
-    r"both|it|them|this|that|for me|where('?s)?|what|when|is|are|has|have|status|of)\b|取消|退货|退掉|退|换货|换|我想|我要|帮我|订单|一下",
+    r"\b(i('d| would)? (like|want|need) to|i'?d like to|please|can you|could you|help me|i want|"
+    r"(?<!noise )(?<!noise-)cancel\w*|return\w*|exchang\w*|swap|modify|change|track|refund|send back|"
+    r"get a refund for|also|my|the|order|orders|items?|both|it|them|this|that|for me|where('?s)?|what|when|is|"
+    r"are|has|have|status|of)\b|取消|退货|退掉|退|换货|换|我想|我要|帮我|订单|一下",
     re.I,
 )
-_ITEM_TAIL = re.compile(r"\s*(\bfor\b|\bbecause\b|\bsince\b|\bas\b|\bto (a|an|the)\b|\bfrom\b|\binto\b|换成|因为).*$", re.I)
+_ITEM_TAIL = re.compile(
+    r"\s*(\bfor\b|\bbecause\b|\bsince\b|\bas\b|\bto (a|an|the)\b|\bfrom\b|\binto\b|换成|因为).*$", re.I
+)
 _THANKS = _rx(r"\b(thanks?|thank you|thx|cheers)\b", r"谢")
-_BYE = _rx(r"\b(bye|goodbye|see you|have a (nice|good|great) (day|one|evening)|that'?s (all|it|everything))\b",
-           r"再见|拜拜|没有了|就这些|没别的")
+_BYE = _rx(
+    r"\b(bye|goodbye|see you|have a (nice|good|great) (day|one|evening)|that'?s (all|it|everything))\b",
+    r"再见|拜拜|没有了|就这些|没别的",
+)
 _GREETING = _rx(r"^\W*(hi|hello|hey|good (morning|afternoon|evening))\b", r"你好|您好|嗨|哈喽")
 
 
@@ -377,7 +382,9 @@ def _payment(slots: SlotValues) -> str | None:
     if slots.original_payment:
         return "original"
     if slots.payment_kind:
-        return f"{slots.payment_kind} ending {slots.payment_last_four}" if slots.payment_last_four else slots.payment_kind
+        return (
+            f"{slots.payment_kind} ending {slots.payment_last_four}" if slots.payment_last_four else slots.payment_kind
+        )
     return None
 
 
@@ -431,9 +438,10 @@ def model_reading(understanding: Understanding, rules: Reading, state: DialogueS
         if isinstance(command, SetSlot):
             if command.slot == "order_id" and command.value not in slots.order_ids:
                 slots.order_ids.append(command.value)
-            elif command.slot in ("email", "first_name", "last_name", "zip", "reason"):
-                if getattr(slots, command.slot) is None:
-                    setattr(slots, command.slot, command.value)
+            elif command.slot in ("email", "first_name", "last_name", "zip", "reason") and (
+                getattr(slots, command.slot) is None
+            ):
+                setattr(slots, command.slot, command.value)
         elif isinstance(command, StartErrand) and command.order_id and command.order_id not in slots.order_ids:
             slots.order_ids.append(command.order_id)
         elif isinstance(command, (Confirm, Deny, CancelErrand)) and slots.confirmation is None:

@@ -147,7 +147,9 @@ class LlamaCppLLM(StreamingLLM):
         """Greedy decoding under the schema's grammar (what `create_chat_completion(response_format=...)` does in
         llama-cpp-python), through the same batching scheduler as the replies."""
         grammar = _grammar(json.dumps(schema, sort_keys=True))
-        return "".join(self.stream(messages, max_tokens=max_tokens, temperature=0.0, timeout_s=timeout_s, grammar=grammar))
+        return "".join(
+            self.stream(messages, max_tokens=max_tokens, temperature=0.0, timeout_s=timeout_s, grammar=grammar)
+        )
 
     def close(self) -> None:
         """Stops the scheduler and frees the context and the model (tests and benchmarks load several)."""
