@@ -6,14 +6,14 @@ refunds go and which items it exchanges."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from store_helpers import refused
 
 from assistant.db import make_engine
 from assistant.store import PolicyError, StoreDB, StoreTools, import_store
-from assistant.store.knowledge import StoreKnowledge, VariantQuery
+from assistant.store.knowledge import StoreKnowledge, VariantQuery, size_option, size_order
 from assistant.store.loading import SAMPLE_STORE_DIR
 from assistant.store.models import DELIVERED, PENDING, OrderItem
 from assistant.store.policy import ACTION_STATUS
@@ -37,13 +37,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> StoreKnowledge:
 def retail(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> StoreKnowledge:
     """The real retail store, imported once: every read here leaves it as it was."""
     return StoreKnowledge(_store(shared_data / "retail-store", tmp_path_factory.mktemp("retail") / "store.db"))
-
-
-def refused(code: str, call: Callable[[], object]) -> PolicyError:
-    with pytest.raises(PolicyError) as info:
-        call()
-    assert info.value.code == code, info.value.message
-    return info.value
 
 
 # --- orders ----------------------------------------------------------------------------------------------------
@@ -102,6 +95,21 @@ def test_a_closer_description_wins_over_a_partial_one(retail: StoreKnowledge) ->
     assert order_id in [m.order.order_id for m in matches]
     assert len(matches) < len(both)
     assert all(i.options.get("color") == colour for m in matches for i in m.items)
+
+
+def test_stray_words_do_not_pick_an_order(retail: StoreKnowledge) -> None:
+    """An option counts when its whole value is named: "credit card" is not the camera stored on an "SD card", and
+    "no" is not a speaker without water resistance."""
+    for user_id in _user_ids(retail):
+        orders = retail.orders(user_id, acting_user=user_id)
+        held = [o for o in orders if any(i.options.get("storage") == "SD card" for i in o.items)]
+        if held and len(orders) > 1:
+            break
+    assert retail.find_orders(user_id, acting_user=user_id, about="refund it to my credit card") == []
+    assert retail.find_orders(user_id, acting_user=user_id, about="no, not that") == []
+    by_card = retail.find_orders(user_id, acting_user=user_id, about="the camera with the SD card")
+    assert held[0].order_id in [m.order.order_id for m in by_card]
+    assert all(any(i.name == "Digital Camera" for i in m.items) for m in by_card)
 
 
 def test_items_within_an_order(sample: StoreKnowledge) -> None:
@@ -209,6 +217,28 @@ def test_variants_by_option_price_and_stock(retail: StoreKnowledge) -> None:
     m_size = next(v for v in shirt.variants.values() if v.options["size"] == "M")
     item = _as_item(shirt.name, shirt.product_id, m_size.item_id, m_size.price, m_size.options)
     assert {v.options["size"] for v in retail.variants(shirt.product_id, VariantQuery(step=1), current=item)} == {"L"}
+
+
+def test_sizes_order_on_the_real_store(retail: StoreKnowledge) -> None:
+    by_name = {p.name: p for p in retail.db.products()}
+    expected = {
+        "T-Shirt": ("size", ["S", "M", "L", "XL", "XXL"]),
+        "Fleece Jacket": ("size", ["XS", "S", "M", "L", "XL"]),
+        "Hiking Boots": ("size", ["7", "8", "9", "10", "11", "12"]),
+        "Notebook": ("size", ["A6", "A5", "A4"]),
+        "Mechanical Keyboard": ("size", ["60%", "80%", "full size"]),
+        "Tea Kettle": ("capacity", ["1 liter", "1.5 liters", "2 liters"]),
+        "Electric Kettle": ("capacity", ["1L", "1.5L", "2L"]),
+        "Water Bottle": ("capacity", ["500ml", "750ml", "1000ml"]),
+        "Grill": ("size", ["portable", "medium", "large"]),
+        "Patio Umbrella": ("size", ["6 ft", "7 ft"]),
+    }
+    for name, (option, values) in expected.items():
+        product = by_name[name]
+        assert size_option(product) == option, name
+        assert size_order(product, option) == values, name
+    assert size_option(by_name["Gaming Mouse"]) is None
+    assert size_order(by_name["Gaming Mouse"], "color") is None
 
 
 # --- limits ----------------------------------------------------------------------------------------------------

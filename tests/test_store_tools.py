@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from store_helpers import confirm_twice_at_once
+from store_helpers import confirm_twice_at_once, refused
 
 from assistant.db import make_engine
-from assistant.store import PolicyError, StoreDB, StoreTools, import_store
+from assistant.store import StoreDB, StoreTools, import_store
 from assistant.store.models import Address, Order
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,13 +58,6 @@ def find_order(tools: StoreTools, test: Callable[[Order], bool]) -> Order:
         if test(order):
             return order
     raise AssertionError("no order in the store matches")
-
-
-def refused(code: str, call: Callable[[], object]) -> PolicyError:
-    with pytest.raises(PolicyError) as info:
-        call()
-    assert info.value.code == code, info.value.message
-    return info.value
 
 
 def test_import_is_idempotent(tools: StoreTools, shared_data: Path) -> None:

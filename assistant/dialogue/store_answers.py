@@ -10,7 +10,7 @@ carries the facts it states (order ids and statuses, amounts) for the grounding 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from assistant.dialogue.commands import AskInfo, Errand
@@ -27,6 +27,8 @@ from assistant.store.knowledge import (
     VariantQuery,
     VariantView,
     size_option,
+    size_order,
+    words,
 )
 from assistant.store.models import (
     CANCEL_REASONS,
@@ -53,7 +55,7 @@ ERRAND_ACTIONS: dict[str, str] = {
     "return": "return_delivered_order_items",
     "exchange": "exchange_delivered_order_items",
 }
-_ERRAND_WORDS = (
+_ERRAND_WORDS: tuple[tuple[Errand, re.Pattern[str]], ...] = (
     ("cancel", re.compile(r"\bcancel|取消", re.I)),
     ("exchange", re.compile(r"\bexchang|\bswap|换货|调换|换成|换一", re.I)),
     ("return", re.compile(r"\breturn|退货", re.I)),  # not "refund": a cancellation refunds too
@@ -107,7 +109,8 @@ def statuses_named(text: str) -> tuple[str, ...]:
 
 
 def errand_named(text: str) -> Errand | None:
-    return next((errand for errand, pattern in _ERRAND_WORDS if pattern.search(text)), None)  # type: ignore[return-value]
+    """The errand a question names ("can I still cancel it?", "能换货吗"), if any."""
+    return next((errand for errand, pattern in _ERRAND_WORDS if pattern.search(text)), None)
 
 
 def _contents(text: str) -> str:
@@ -158,10 +161,13 @@ class StoreAnswers:
     # --- orders --------------------------------------------------------------------------------------------------
     def _list_orders(self, command: AskInfo, ask: _Ask) -> Draft:
         lang, about = ask.language, command.about or ""
-        matches = self._matches(ask, about)
         every = self.knowledge.orders(ask.user_id, acting_user=ask.user_id)
         if not every:
             return Draft(render("no_orders", lang))
+        # "my orders" describes none in particular; "the delivered one", "the lamp", "my latest" do.
+        if not (statuses_named(about) or words(_contents(about)) or _RECENT.search(about)):
+            about = ""
+        matches = self._matches(ask, about)
         if about and not matches:
             found, text = every, render("info_no_match", lang, about=about, orders=_order_lines(every, lang))
         elif about:
@@ -187,7 +193,7 @@ class StoreAnswers:
                     lang,
                     order_id=order.order_id,
                     status=status_text(order.status, lang),
-                    items="; ".join(describe_item(i) for i in order.items),
+                    items=_list((describe_item(i) for i in order.items), lang),
                     total=money(order.total),
                     tracking=tracking,
                 ).strip(),
@@ -196,7 +202,7 @@ class StoreAnswers:
             )
         )
         draft = _draft(text, "get_order_details", {"order_id": order.order_id}, [order], {"status": order.status})
-        draft.facts.amounts |= {t.amount for t in order.payment_history}
+        draft.facts.amounts |= self._payment_facts(order)
         return draft
 
     def _order_address(self, command: AskInfo, ask: _Ask) -> Draft:
@@ -217,7 +223,7 @@ class StoreAnswers:
             [order],
             {"payment_methods": [t.payment_method_id for t in order.payment_history]},
         )
-        draft.facts.amounts |= {t.amount for t in order.payment_history}
+        draft.facts.amounts |= self._payment_facts(order)
         return draft
 
     def _payments_text(self, order: Order, lang: str) -> str:
@@ -231,7 +237,12 @@ class StoreAnswers:
             )
             for p in details.payments
         ]
-        return render("info_paid_with", lang, order_id=order.order_id, payments="; ".join(lines))
+        return render("info_paid_with", lang, order_id=order.order_id, payments=_list(lines, lang))
+
+    def _payment_facts(self, order: Order) -> set[float]:
+        """The amounts a payments text states: the transactions, and the balance of a gift card it names."""
+        details = self.knowledge.order_details(order.order_id, acting_user=order.user_id)
+        return {p.amount for p in details.payments} | _balances([p.method for p in details.payments if p.method])
 
     # --- money ---------------------------------------------------------------------------------------------------
     def _refund_destination(self, command: AskInfo, ask: _Ask) -> Draft:
@@ -259,7 +270,9 @@ class StoreAnswers:
     def _payment_methods(self, command: AskInfo, ask: _Ask) -> Draft:
         methods = self.knowledge.payment_methods(ask.user_id, acting_user=ask.user_id)
         text = render(
-            "info_payment_methods", ask.language, methods="; ".join(_method(m, ask.language) for m in methods)
+            "info_payment_methods",
+            ask.language,
+            methods=_list((_method(m, ask.language) for m in methods), ask.language),
         )
         draft = _draft(text, "get_user_details", {"user_id": ask.user_id}, [], {"payment_methods": len(methods)})
         draft.facts.amounts |= _balances(methods)
@@ -287,7 +300,7 @@ class StoreAnswers:
             if not allowed:
                 text = render("info_limit_closed", lang, order_id=order.order_id, status=status)
             else:
-                errands = "; ".join(render(f"info_errand_{a}", lang) for a in allowed)
+                errands = _list((render(f"info_errand_{a}", lang) for a in allowed), lang)
                 text = render("info_limit_open", lang, order_id=order.order_id, status=status, errands=errands)
             return _draft(text, "errand_limits", arguments, [order], {"allowed": allowed})
         action = ERRAND_ACTIONS[errand]
@@ -353,7 +366,8 @@ class StoreAnswers:
             none = render("info_variants_none", lang, product=product.name, wanted=", ".join(missing))
             head = f"{none} {head}"
         lines = [
-            render("product_line", lang, i=i, title=_options(v), price=money(v.price), stock=stock(v.available, lang))
+            render("info_variant_line", lang, i=i, options=_options(v), item_id=v.item_id, price=money(v.price))
+            + stock(v.available, lang)
             for i, v in enumerate(views[:_MAX_LINES], start=1)
         ]
         if len(views) > _MAX_LINES:
@@ -374,11 +388,14 @@ class StoreAnswers:
             items = self.knowledge.find_items(order_id, acting_user=ask.user_id, about=about)
         if not items and about.strip() and ask.user_id:
             items = [i for m in self._matches(ask, command.about or "") for i in m.items]
-        distinct = {i.product_id: i for i in items}
-        if len(distinct) == 1:
-            item = next(iter(distinct.values()))
-            return self._product(item.product_id), item
-        if not distinct:
+        by_item = {i.item_id: i for i in items}
+        if len({i.product_id for i in items}) == 1:
+            if len(by_item) == 1:
+                return self._product(items[0].product_id), items[0]
+            # Two of the customer's items of one product: its variants fit both; a size step needs one of them.
+            if not (_LARGER.search(command.about or "") or _SMALLER.search(command.about or "")):
+                return self._product(items[0].product_id), None
+        if not items:
             products = self.knowledge.find_products(about) if about.strip() else []
             if len(products) == 1:
                 return products[0], None
@@ -388,9 +405,9 @@ class StoreAnswers:
                     return self._product(only[0].product_id), only[0]
             choices = [p.name for p in products] if products else []
         else:
-            choices = [describe_item(i) for i in distinct.values()]
+            choices = [describe_item(i) for i in by_item.values()]
         if choices:
-            return Draft(render("info_which_product", ask.language, choices="; ".join(choices)))
+            return Draft(render("info_which_product", ask.language, choices=_list(choices, ask.language)))
         return Draft(render("info_product_unknown", ask.language, about=command.about or ""))
 
     def _product(self, product_id: str) -> StoreProduct:
@@ -430,7 +447,7 @@ class StoreAnswers:
             text = render("info_which_order", lang, about=about, orders=_order_lines(orders, lang))
         else:
             orders = every
-            text = render("which_order", lang, orders=", ".join(_order_line(o, lang) for o in orders))
+            text = render("which_order", lang, orders=_order_lines(orders, lang))
         return _draft(text, "find_orders", {"about": about}, orders, {"orders": [o.order_id for o in orders]})
 
     def _action(self, command: AskInfo, ask: _Ask, order: Order) -> str:
@@ -453,18 +470,21 @@ class _Ask:
 
 
 def _variant_query(about: str, product: StoreProduct, current: OrderItem | None) -> VariantQuery:
-    """The option values, size step, price and stock wishes a description states for this product."""
+    """The option values, size step, price and stock wishes a description states for this product. Values the
+    customer's item already has describe that item ("the black mouse in white"), not the one wanted."""
     text = english_words(about).lower()
+    have = set(current.options.values()) if current else set()
     values = sorted(
         {
             value
             for variant in product.variants.values()
             for value in variant.options.values()
-            if re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text)
+            if value not in have and re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text)
         }
     )
-    # A size step needs the customer's item to step from and a product that has sizes.
+    # A size step needs the customer's item to step from and a product whose sizes order.
     option = size_option(product) if current is not None else None
+    option = option if option and size_order(product, option) else None
     step = (1 if _LARGER.search(about) else -1 if _SMALLER.search(about) else 0) if option else 0
     return VariantQuery(
         values=values,
@@ -509,14 +529,20 @@ def _refund_text(route: RefundRoute, lang: str) -> str:
             )
             for p in route.refunds
         ]
-        return render("info_refund_cancel", lang, order_id=route.order_id, refunds="; ".join(parts))
+        return render("info_refund_cancel", lang, order_id=route.order_id, refunds=_list(parts, lang))
     if route.action == "return_delivered_order_items":
         cards = [m for m in route.choices if m.source == "gift_card" and m != route.original]
-        extra = render("info_refund_or_gift", lang, cards="; ".join(_method(m, lang) for m in cards)) if cards else ""
+        extra = (
+            render("info_refund_or_gift", lang, cards=_list((_method(m, lang) for m in cards), lang)) if cards else ""
+        )
         original = _method(route.original, lang) if route.original else ""
         return render("info_refund_return", lang, order_id=route.order_id, original=original, gift_cards=extra)
-    methods = "; ".join(_method(m, lang) for m in route.choices)
+    methods = _list((_method(m, lang) for m in route.choices), lang)
     return render("info_refund_swap", lang, order_id=route.order_id, methods=methods)
+
+
+def _list(parts: Iterable[str], lang: str) -> str:
+    return ("；" if lang == "zh" else "; ").join(parts)
 
 
 def _method(method: PaymentMethod, lang: str) -> str:
@@ -533,12 +559,8 @@ def _reasons(lang: str) -> str:
     return " or ".join(f"'{r}'" for r in CANCEL_REASONS)
 
 
-def _order_line(order: Order, lang: str) -> str:
-    return f"{order.order_id} ({status_text(order.status, lang)})"
-
-
 def _order_lines(orders: list[Order], lang: str) -> str:
-    return "; ".join(
+    lines = (
         render(
             "info_order_line",
             lang,
@@ -548,11 +570,12 @@ def _order_lines(orders: list[Order], lang: str) -> str:
         )
         for o in orders
     )
+    return _list(lines, lang)
 
 
 def _grounded(view: VariantView) -> GroundedProduct:
-    title = f"{view.product_name} ({', '.join(view.options.values())})"
-    return GroundedProduct(id=view.item_id, title=title, price=view.price, in_stock=view.available)
+    # Titled by the item id its line shows: the guard ties each line's price and stock to that variant alone.
+    return GroundedProduct(id=view.item_id, title=view.item_id, price=view.price, in_stock=view.available)
 
 
 def _draft(

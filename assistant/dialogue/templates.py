@@ -262,7 +262,7 @@ _T: dict[str, dict[str, str]] = {
     "info_default_address": {"en": "Your default address is {address}.", "zh": "您的默认地址：{address}。"},
     "info_payment_methods": {"en": "Your payment methods: {methods}.", "zh": "您的支付方式：{methods}。"},
     "info_refund_cancel": {
-        "en": "If order {order_id} is cancelled, {refunds}.",
+        "en": "If you cancel order {order_id}, {refunds}.",
         "zh": "如果取消订单 {order_id}，{refunds}。",
     },
     "info_refund_part": {"en": "{amount} goes back to {method} {timing}", "zh": "{amount} 将{timing}退回 {method}"},
@@ -279,12 +279,12 @@ _T: dict[str, dict[str, str]] = {
         "zh": "订单 {order_id} 的差价由您选择的支付方式支付或退回：{methods}。用礼品卡支付时余额须足够。",
     },
     "info_limit_cancel": {
-        "en": "Order {order_id} is {status}, so it can be cancelled; the reason must be {reasons}.",
+        "en": "Order {order_id} is {status}, so you can cancel it; the reason must be {reasons}.",
         "zh": "订单 {order_id} 的状态是{status}，可以取消；取消原因须为{reasons}。",
     },
     "info_limit_modify": {
         "en": "Order {order_id} is {status}, so its items can be changed to other available options of the same "
-        "products, once only: after that the order cannot be cancelled or changed again, so name every item you "
+        "products, once only: after that no further change or cancellation is possible, so name every item you "
         "want to change at once.",
         "zh": "订单 {order_id} 的状态是{status}，可以把商品改为同一商品的其他有货选项，但只能修改一次：之后订单不能再"
         "取消或修改，请一次说明所有要修改的商品。",
@@ -308,7 +308,7 @@ _T: dict[str, dict[str, str]] = {
         "zh": "订单 {order_id} 的状态是{status}。可以办理：{errands}。",
     },
     "info_limit_closed": {
-        "en": "Order {order_id} is {status}, so it can no longer be cancelled, changed, returned or exchanged.",
+        "en": "Order {order_id} is {status}, so no cancellation, change, return or exchange is possible for it.",
         "zh": "订单 {order_id} 的状态是{status}，已不能取消、修改、退货或换货。",
     },
     "info_errand_cancel_pending_order": {"en": "cancel it", "zh": "取消订单"},
@@ -319,6 +319,10 @@ _T: dict[str, dict[str, str]] = {
     "info_errand_exchange_delivered_order_items": {"en": "exchange items (once only)", "zh": "换货（仅一次）"},
     "info_variants": {"en": "{product} options{wanted} ({n}):", "zh": "{product} 的款式{wanted}（{n} 个）："},
     "info_wanted": {"en": " matching {wanted}", "zh": "（符合：{wanted}）"},
+    "info_variant_line": {
+        "en": "{i}. {options} (item {item_id}) — {price}, ",
+        "zh": "{i}. {options}（商品编号 {item_id}）— {price}，",
+    },
     "info_more": {"en": "…and {n} more.", "zh": "……另有 {n} 个。"},
     "info_variants_none": {
         "en": "No {product} option matches {wanted}.",

@@ -49,16 +49,20 @@ _STOPWORDS = frozenset((
     "a", "an", "the", "one", "ones", "my", "me", "i", "with", "in", "on", "of", "that", "this", "these", "those",
     "order", "orders", "item", "items", "which", "what", "where", "is", "it", "was", "were", "for", "and", "or",
     "thing", "things", "stuff", "bought", "ordered", "got", "get", "have", "had", "from", "to", "please", "can",
-    "you", "some", "any",
+    "you", "some", "any", "all", "every", "list", "show", "see", "tell", "about", "mine", "there", "do", "does",
+    "did", "am", "are", "be", "been", "your", "we", "us", "its", "at", "by", "as", "if", "so", "just", "only",
+    "still", "also", "now", "then", "how", "many", "much", "when", "why", "want", "would", "like", "need", "know",
+    "placed", "made", "purchased", "purchase", "purchases", "bought", "received", "account",
 ))  # fmt: skip
 # The store keeps no order dates. An order not yet shipped was placed after one already shipped, and one shipped
 # after one delivered; within a stage the account lists orders in the order it has them (later: newer).
 _STAGE = {PENDING: 0, PENDING_ITEM_MODIFIED: 0, PROCESSED: 1}
 # Sizes named by word, smallest first; numbers with units ("41mm", "6 ft", "1.5L") order by their number.
 _SIZE_WORDS = ("xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl")
-_SIZE_NAMES = ("portable", "mini", "small", "medium", "large", "extra large", "full size")
+_SIZE_NAMES = ("portable", "mini", "small", "medium", "large", "extra large")
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
 _PAPER = re.compile(r"^a(\d)$")  # A4 is larger than A5
+_BARE_VALUES = frozenset(("yes", "no", "none"))
 # Options that "a size larger" / "bigger" can mean, in order of preference.
 _SIZE_OPTIONS = ("size", "capacity", "length", "height", "diameter", "pieces", "piece count")
 
@@ -185,11 +189,10 @@ class StoreKnowledge:
         blue lamp" prefers an order with a blue lamp to one with a white lamp and a blue bottle."""
         wanted = set(statuses)
         orders = [o for o in self.orders(user_id, acting_user=acting_user) if not wanted or o.status in wanted]
-        query = words(about or "")
-        if not query:
+        if not words(about or ""):
             return [OrderMatch(order=o) for o in orders]
         products = self._products({i.product_id for o in orders for i in o.items})
-        scored = [(o, _best_items(o.items, query, products)) for o in orders]
+        scored = [(o, _best_items(o.items, about or "", products)) for o in orders]
         best = max((score for _, (score, _) in scored), default=0)
         return [OrderMatch(order=o, items=items) for o, (score, items) in scored if best and score == best]
 
@@ -221,10 +224,9 @@ class StoreKnowledge:
         """Items of an order that `about` describes (all when it says nothing), or the cheapest / most expensive
         of them when `rank` is given."""
         order = self._order(order_id, acting_user)
-        query = words(about or "")
         items = list(order.items)
-        if query:
-            score, items = _best_items(order.items, query, self._products({i.product_id for i in order.items}))
+        if words(about or ""):
+            score, items = _best_items(order.items, about or "", self._products({i.product_id for i in order.items}))
             if not score:
                 return []
         if rank and items:
@@ -366,15 +368,22 @@ class StoreKnowledge:
         return self.db.products()
 
 
-def _item_score(item: OrderItem, query: set[str], product: StoreProduct | None) -> int:
-    """Product-name words count double: "the lamp" is the lamp, not any item whose description mentions one."""
-    options = words(" ".join(item.options.values()))
-    described = words(product.description or "") if product else set()
-    return 2 * len(query & words(item.name)) + len(query & options) + len(query & (described - options))
+def _item_score(item: OrderItem, about: str, product: StoreProduct | None) -> int:
+    """Product-name words count double: "the lamp" is the lamp, not any item whose description mentions one. An
+    option counts when its whole value is named ("SD card", not any "card"); "yes", "no" and "none" say nothing
+    without their option's name."""
+    query, lowered = words(about), about.lower()
+    named = [
+        value
+        for value in item.options.values()
+        if value.lower() not in _BARE_VALUES and re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", lowered)
+    ]
+    described = words(product.description or "") - words(item.name) if product else set()
+    return 2 * len(query & words(item.name)) + len(named) + len(query & described)
 
 
-def _best_items(items: list[OrderItem], query: set[str], products: dict[str, StoreProduct]) -> tuple[int, list]:
-    scored = [(_item_score(i, query, products.get(i.product_id)), i) for i in items]
+def _best_items(items: list[OrderItem], about: str, products: dict[str, StoreProduct]) -> tuple[int, list[OrderItem]]:
+    scored = [(_item_score(i, about, products.get(i.product_id)), i) for i in items]
     best = max((score for score, _ in scored), default=0)
     return best, [i for score, i in scored if best and score == best]
 
@@ -391,8 +400,10 @@ def size_option(product: StoreProduct) -> str | None:
 
 
 def _size_rank(value: str) -> tuple[str, float] | None:
-    """(the kind of scale, the place on it): values of different kinds ("60%", "full size") do not order."""
+    """(the kind of scale, the place on it): values of different kinds ("small", "6 ft") do not order."""
     lowered = value.strip().lower()
+    if lowered in ("full size", "full-size"):  # a keyboard's 100%, beside "60%" and "80%"
+        return "number", 100.0
     if lowered in _SIZE_WORDS:
         return "letters", float(_SIZE_WORDS.index(lowered))
     if lowered in _SIZE_NAMES:
@@ -407,13 +418,20 @@ def _size_rank(value: str) -> tuple[str, float] | None:
     return "number", float(number.group(1)) * scale
 
 
-def _stepped(product: StoreProduct, option: str, current: str | None, step: int) -> str | None:
-    """The value `step` sizes away from `current` among the values the product has for `option`."""
+def size_order(product: StoreProduct, option: str) -> list[str] | None:
+    """The values the product has for `option`, smallest first; None when they do not order as sizes."""
     values = {v.options[option] for v in product.variants.values() if option in v.options}
     ranked = [(rank, v) for v in values if (rank := _size_rank(v)) is not None]
-    if current is None or current not in values or len(ranked) != len(values) or len({r[0] for r, _ in ranked}) > 1:
+    if not values or len(ranked) != len(values) or len({kind for (kind, _), _ in ranked}) > 1:
         return None
-    ordered = [v for _, v in sorted(ranked)]
+    return [v for _, v in sorted(ranked)]
+
+
+def _stepped(product: StoreProduct, option: str, current: str | None, step: int) -> str | None:
+    """The value `step` sizes away from `current` among the values the product has for `option`."""
+    ordered = size_order(product, option)
+    if ordered is None or current not in ordered:
+        return None
     index = ordered.index(current) + step
     return ordered[index] if 0 <= index < len(ordered) else None
 
