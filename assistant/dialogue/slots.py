@@ -16,7 +16,8 @@ ORDER_ID = re.compile(r"#?\s?(?<![A-Za-z0-9])(W\d{7})(?!\d)", re.IGNORECASE)
 _BARE_ORDER_ID = re.compile(
     r"(?:\border\s*(?:number|no\.?|num|id|#)?|订单号?码?)\s*[:#]?\s*(?<![\dW])(\d{7})(?!\d)", re.I
 )
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# ASCII only: in "邮箱olivia@example.com" the Chinese characters are word characters, not part of the address.
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 ZIP = re.compile(r"(?<![\dA-Za-z#_])(\d{5})(?![\dA-Za-z_])")
 _NAME = re.compile(
     r"(?i:my name is|name'?s|i am|i'm|this is|it'?s)\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)|"
