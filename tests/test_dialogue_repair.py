@@ -49,6 +49,16 @@ def test_an_unanswered_question_is_rephrased_then_a_person_is_offered_then_taken
     assert runtime.store.db.order("#W8770097") == before
 
 
+def test_yes_to_the_offer_of_a_person_hands_off_and_changes_nothing(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    proposed, _, offer, yes = _talk(
+        runtime, "cancel order #W2079779, I ordered it by mistake. amelia.patel6926@example.com", "hmm", "hmm", "yes"
+    )
+    assert proposed.actions[0].status == "proposed" and "connect you with a person" in offer.reply
+    assert yes.handoff and [(a.name, a.status) for a in yes.actions] == [("transfer_to_human_agents", "done")]
+    assert runtime.store.db.order("#W2079779").status == "pending"
+
+
 def test_chinese_questions_never_come_back_word_for_word(retail_data_dir: Path) -> None:
     runtime = _runtime(retail_data_dir)
     replies = [r.reply for r in _talk(runtime, "我要取消订单 #W2493472，邮箱 ivan.kim1689@example.com", "嗯", "这个嘛")]

@@ -15,6 +15,8 @@ from assistant.dialogue.handlers.base import Draft
 from assistant.dialogue.templates import render
 from assistant.sessions import DialogueState, OpenQuestion
 
+PERSON = "person:"  # the key prefix of "shall I connect you with a person?"
+
 
 @dataclass(frozen=True)
 class Question:
@@ -34,6 +36,8 @@ def ask(state: DialogueState, question: Question, language: str, transfer: Calla
     if times == 2:
         return Draft(question.choices)
     if times == 3:
+        # The open question is now the offer: a "yes" to it means a person, never the proposal still on the table.
+        state.open_question = OpenQuestion(key=f"{PERSON}{question.key}", brief=render("brief_person", language))
         return Draft(render("offer_person", language))
     return transfer()
 

@@ -137,9 +137,9 @@ _T: dict[str, dict[str, str]] = {
         "zh": "换别的商品、别的选项、别的支付方式、原因或订单",
     },
     "offer_person": {
-        "en": "I'm sorry, I still can't tell what you'd like here. Shall I connect you with a person? Say 'agent' — "
-        "or 'start over' to begin again.",
-        "zh": "抱歉，我还是没能明白您的意思。需要为您转接人工客服吗？请说“人工”，或说“重新开始”。",
+        "en": "I'm sorry, I still can't tell what you'd like here. Shall I connect you with a person? Say 'yes' for a "
+        "human agent, or 'start over' to begin again.",
+        "zh": "抱歉，我还是没能明白您的意思。需要为您转接人工客服吗？需要请回答“是”，或说“重新开始”。",
     },
     "resume": {"en": "Back to your request: {question}", "zh": "回到您的请求：{question}"},
     "errand_dropped": {
@@ -176,6 +176,7 @@ _T: dict[str, dict[str, str]] = {
     "brief_options": {"en": "what should {item} become?", "zh": "{item} 要换成哪一款？"},
     "brief_address": {"en": "the new address?", "zh": "新地址是什么？"},
     "brief_confirm": {"en": "shall I go ahead: {summary}?", "zh": "是否确认：{summary}？"},
+    "brief_person": {"en": "shall I connect you with a person?", "zh": "需要为您转接人工客服吗？"},
     "brief_change": {"en": "what should be different?", "zh": "哪里需要改？"},
     "how_can_i_help": {
         "en": "How can I help with your orders or account?",

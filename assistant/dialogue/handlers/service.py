@@ -19,7 +19,7 @@ import re
 from typing import Any, TypeVar
 
 from assistant.dialogue import agenda
-from assistant.dialogue.asking import Question, ask, forget_errand, remind
+from assistant.dialogue.asking import PERSON, Question, ask, forget_errand, remind
 from assistant.dialogue.commands import AskInfo, CancelErrand, Command, Confirm, Deny, SetSlot, StartErrand
 from assistant.dialogue.grounding import Facts
 from assistant.dialogue.handlers.base import Draft, Turn
@@ -80,6 +80,8 @@ class ServiceHandler:
         state = turn.state
         commands = list(turn.understanding.commands)
         starts = [c for c in commands if isinstance(c, StartErrand)]
+        if _has(commands, Confirm) and _asking(state, PERSON):
+            return self._transfer(turn)  # "yes" to "shall I connect you with a person?"
         if _has(commands, CancelErrand) and _errand_open(state):
             if not starts:
                 return self._drop_errand(turn)
