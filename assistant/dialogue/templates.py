@@ -87,6 +87,97 @@ _T: dict[str, dict[str, str]] = {
         "zh": "好的，没有做任何更改。还有什么可以帮您？",
     },
     "refused": {"en": "I can't do that: {reason}", "zh": "无法办理：{reason}"},
+    # --- the dialogue manager: a question asked a second time comes with choices, a third time with a person ---
+    "ask_step_up_choices": {
+        "en": "Before I change anything, please type your first name, last name and zip code, like 'John Smith 12345'.",
+        "zh": "在修改之前，请输入您的名、姓和邮编，例如 “John Smith 12345”。",
+    },
+    "brief_step_up": {"en": "your first and last name and zip code?", "zh": "您的姓名和邮编？"},
+    "ask_identity_choices": {
+        "en": "To find your account I need one of these: the email on your account (like name@example.com), or your "
+        "first name, last name and zip code (like 'John Smith 12345').",
+        "zh": "为了找到您的账户，请提供以下任意一项：账户邮箱（如 name@example.com），"
+        "或姓名加邮编（如 “John Smith 12345”）。",
+    },
+    "which_order_choices": {
+        "en": "Please pick one order — its number, or an item in it: {choices}.",
+        "zh": "请选择一个订单——说订单号，或订单里的某件商品即可：{choices}。",
+    },
+    "ask_reason_choices": {
+        "en": "Please pick one reason for cancelling order {order_id}: 1) no longer needed, or 2) ordered by mistake.",
+        "zh": "请为取消订单 {order_id} 选择一个原因：1）不再需要（no longer needed）；"
+        "2）下错单（ordered by mistake）。",
+    },
+    "ask_items_choices": {
+        "en": "Please name the items by number or name: {choices}. Say 'all' for every item.",
+        "zh": "请用编号或名称说明是哪些商品：{choices}。全部请说“全部”。",
+    },
+    "ask_new_options_choices": {
+        "en": "Which one should {item} become? For example: {choices}.",
+        "zh": "{item} 要换成哪一款？例如：{choices}。",
+    },
+    "ask_address_choices": {
+        "en": "I still need the new address. Write it as street, city, state and zip (like '123 Main Street, Austin, "
+        "TX 78701'), or say 'my default address' ({default}), or 'the same address as order #W…'.",
+        "zh": "我还需要新地址。请按 街道、城市、州、邮编 的格式写（如 “123 Main Street, Austin, TX 78701”），或说"
+        "“用默认地址”（{default}），或“和订单 #W… 的地址一样”。",
+    },
+    "ask_what_to_change": {
+        "en": "OK, I haven't changed anything. What should be different — {choices}? Or say 'never mind' to drop "
+        "this request.",
+        "zh": "好的，没有做任何更改。请问哪里需要改——{choices}？如果不办了，请说“算了”。",
+    },
+    "ask_what_to_change_choices": {
+        "en": "Nothing has been changed. Tell me the corrected detail (for example {choices}), or say 'never mind' "
+        "and I'll drop it.",
+        "zh": "目前没有任何更改。请告诉我要更正的内容（例如{choices}），或说“算了”取消这个请求。",
+    },
+    "change_choices": {
+        "en": "other items, another option, another payment method, the reason or the order",
+        "zh": "换别的商品、别的选项、别的支付方式、原因或订单",
+    },
+    "offer_person": {
+        "en": "I'm sorry, I still can't tell what you'd like here. Shall I connect you with a person? Say 'yes' for a "
+        "human agent, or 'start over' to begin again.",
+        "zh": "抱歉，我还是没能明白您的意思。需要为您转接人工客服吗？需要请回答“是”，或说“重新开始”。",
+    },
+    "resume": {"en": "Back to your request: {question}", "zh": "回到您的请求：{question}"},
+    "errand_dropped": {
+        "en": "OK, I've dropped that request — nothing was changed. What would you like to do?",
+        "zh": "好的，已放弃这个请求，没有做任何更改。请问还需要什么帮助？",
+    },
+    "errand_dropped_next": {
+        "en": "OK, I've dropped that request — nothing was changed. Next: {next}",
+        "zh": "好的，已放弃这个请求，没有做任何更改。下一项：{next}",
+    },
+    "next_errand": {"en": "Next: {next}", "zh": "下一项：{next}"},
+    "queued": {"en": "After this: {errands}.", "zh": "之后还要办理：{errands}。"},
+    "errand_cancel": {"en": "cancel order {order_id}", "zh": "取消订单 {order_id}"},
+    "errand_return": {"en": "return items of order {order_id}", "zh": "退回订单 {order_id} 的商品"},
+    "errand_exchange": {"en": "exchange items of order {order_id}", "zh": "换货（订单 {order_id}）"},
+    "errand_modify": {"en": "change items of order {order_id}", "zh": "修改订单 {order_id} 的商品"},
+    "errand_address_change": {"en": "change the address of order {order_id}", "zh": "修改订单 {order_id} 的地址"},
+    "errand_order_status": {"en": "the status of order {order_id}", "zh": "查询订单 {order_id} 的状态"},
+    "limit_exchange": {
+        "en": "Please note: an order can be exchanged only once, so list everything you want to exchange now.",
+        "zh": "请注意：每个订单只能换货一次，请现在一次列出所有要换的商品。",
+    },
+    "limit_modify": {
+        "en": "Please note: an order's items can be changed only once, so list every item you want to change now.",
+        "zh": "请注意：订单商品只能修改一次，请现在一次列出所有要修改的商品。",
+    },
+    "brief_identity": {"en": "your email, or name and zip code?", "zh": "您的邮箱，或姓名和邮编？"},
+    "brief_order": {"en": "which order?", "zh": "是哪个订单？"},
+    "brief_reason": {
+        "en": "the reason for cancelling {order_id}: no longer needed or ordered by mistake?",
+        "zh": "取消 {order_id} 的原因：不再需要还是下错单？",
+    },
+    "brief_items": {"en": "which items of order {order_id}?", "zh": "订单 {order_id} 中的哪些商品？"},
+    "brief_options": {"en": "what should {item} become?", "zh": "{item} 要换成哪一款？"},
+    "brief_address": {"en": "the new address?", "zh": "新地址是什么？"},
+    "brief_confirm": {"en": "shall I go ahead: {summary}?", "zh": "是否确认：{summary}？"},
+    "brief_person": {"en": "shall I connect you with a person?", "zh": "需要为您转接人工客服吗？"},
+    "brief_change": {"en": "what should be different?", "zh": "哪里需要改？"},
     "how_can_i_help": {
         "en": "How can I help with your orders or account?",
         "zh": "请问订单或账户方面有什么可以帮您？",
