@@ -124,6 +124,11 @@ _T: dict[str, dict[str, str]] = {
         "en": "I don't know — the product data for {title} doesn't say.",
         "zh": "我不确定——{title} 的商品资料里没有这项信息。",
     },
+    "spec_unknown": {
+        "en": "The product data doesn't say more about that.",
+        "zh": "商品资料里没有这方面的信息。",
+    },
+    "unconfirmed": {"en": "— the product data doesn't confirm that.", "zh": "——商品资料无法确认这一点。"},
     "compare_need_two": {
         "en": "To compare, show me at least two products first (search, then say 'compare the first two').",
         "zh": "比较需要至少两件商品：请先搜索，然后说“比较前两个”。",

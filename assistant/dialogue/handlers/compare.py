@@ -49,7 +49,7 @@ class CompareHandler:
         if priced:
             cheapest = min(priced, key=lambda p: p.price or 0.0)
             reply += "\n" + render("compare_cheapest", lang, title=cheapest.title, price=money(cheapest.price))
-        facts = grounded(products)
+        facts = grounded(products, language=lang, listing=True)
         facts.numbers_text = "\n".join(lines)
         return Draft(
             reply=reply,

@@ -167,7 +167,7 @@ class ProductQAHandler:
         product = self.retrieved.product(product)
         state.focus_id = product.id
         facts = answer_facts(product, turn.text)
-        grounding = grounded([product])
+        grounding = grounded([product], language=lang)
         grounding.numbers_text = " ".join(facts)
         if not facts:
             return Draft(render("qa_unknown", lang, title=product.title), products=[card(product, [])], facts=grounding)

@@ -70,10 +70,28 @@ def shown_product(product: Product) -> ShownProduct:
     )
 
 
-def grounded(products: list[Product], customer_text: str = "") -> Facts:
+def product_data(product: Product) -> str:
+    """Everything the catalog says about the product, one fact a line ("internal memory: 8"): what a reply may
+    cite. A feature the data marks absent (a false flag) is left out, so "it has Bluetooth" finds no support."""
+    lines = [product.title, product.brand, product.category, product.description]
+    for key, value in product.attributes.items():
+        if value is False:
+            continue
+        name = re.sub(r"^[tnb]_", "", key).replace("_", " ").strip()
+        shown = "yes" if value is True else str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        lines.append(f"{name}: {shown}")
+    lines += [f"{key}: {value}" for variant in product.variants for key, value in variant.options.items()]
+    return "\n".join(line for line in lines if line)
+
+
+def grounded(products: list[Product], customer_text: str = "", language: str = "en", listing: bool = False) -> Facts:
     return Facts(
-        products=[GroundedProduct(p.id, p.title, p.price, p.in_stock, p.brand) for p in products],
+        products=[
+            GroundedProduct(p.id, p.title, p.price, p.in_stock, p.brand, p.currency, product_data(p)) for p in products
+        ],
         amounts={v.price for p in products for v in p.variants if v.price is not None} | amounts_in(customer_text),
+        language=language,
+        listing=listing,
     )
 
 
@@ -180,7 +198,7 @@ class ShoppingHandler:
         return Draft(
             reply=f"{head}\n{lines}",
             products=[card(p, h.why) for p, h in zip(products, hits, strict=True)],
-            facts=grounded(products, customer_text=turn.redacted),
+            facts=grounded(products, customer_text=turn.redacted, language=lang, listing=True),
             prompt="shopping_reply",
             # The model sees the top three only: a shorter prompt is a sooner first token; the cards show all.
             prompt_vars={
