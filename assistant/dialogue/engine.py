@@ -116,7 +116,7 @@ class DialogueEngine:
             Intent.PRODUCT_SEARCH: shopping,
             Intent.REFINE: shopping,
             Intent.RECOMMENDATION: shopping,
-            Intent.COMPARE: CompareHandler(catalog, retrieved),
+            Intent.COMPARE: CompareHandler(catalog, retrieved, searcher),
             Intent.PRODUCT_QUESTION: ProductQAHandler(catalog, retrieved),
             Intent.POLICY_QUESTION: PolicyHandler(store, retrieved),
             Intent.HANDOFF: HandoffHandler(store),
