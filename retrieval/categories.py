@@ -93,8 +93,10 @@ class CategoryVocabulary:
         if strict in self.phrases:
             return strict
         title = " ".join(_WORDS.findall(product.title.lower()))
-        phrases = [self._phrase_of.get(m.group(), self._phrase_of.get(re.sub(r"e?s$", "", m.group()), "")) for m in
-                   self._pattern.finditer(title)]
+        phrases = [
+            self._phrase_of.get(m.group(), self._phrase_of.get(re.sub(r"e?s$", "", m.group()), ""))
+            for m in self._pattern.finditer(title)
+        ]
         if phrases := [p for p in phrases if p]:
             return max(reversed(phrases), key=len)  # the longest; of equals, the last
         found = [(m.start(), m.group()) for m in _WORDS.finditer(title) if m.group() in self.heads]
@@ -121,7 +123,6 @@ class CategoryVocabulary:
                     return head
         return None
 
-
     def _english(self, expansion: str) -> str:
         """A glossary entry's English as a category: the whole entry when it is one ("toner cartridge"), else its
         first word that is one (the glossary lists the usual word first: 笔记本电脑 -> "laptop notebook")."""
@@ -134,7 +135,9 @@ class CategoryVocabulary:
 def same_kind(asked: str, category: str) -> bool:
     """A product of CATEGORY is what was asked for: the same phrase, or one is the other's head word
     ("monitor" / "computer monitor"); "notebook case" is not a "notebook"."""
-    return bool(category and asked) and (category == asked or category.split()[-1] == asked or asked.split()[-1] == category)
+    return bool(category and asked) and (
+        category == asked or category.split()[-1] == asked or asked.split()[-1] == category
+    )
 
 
 def _glossary_terms(request: str) -> list[str]:

@@ -185,7 +185,11 @@ class ProductSearcher:
         if not words:
             return []
         patterns = [re.compile(rf"(?<![a-z0-9]){re.escape(w.lower())}[a-z]{{0,2}}(?![a-z0-9])") for w in words]
-        return [p for p, text in zip(catalog.products, catalog.texts(), strict=True) if all(x.search(text) for x in patterns)]
+        return [
+            p
+            for p, text in zip(catalog.products, catalog.texts(), strict=True)
+            if all(x.search(text) for x in patterns)
+        ]
 
     def parse(self, query: str) -> ParsedQuery:
         """The filters and free text read from QUERY against this catalog's brands and categories."""
@@ -308,8 +312,13 @@ class ProductSearcher:
 
     @staticmethod
     def _why(
-        catalog: _Catalog, row: int, tokens: list[str], similarity: float, filters: SearchFilters,
-        parsed: ParsedQuery, brand_boosted: bool,
+        catalog: _Catalog,
+        row: int,
+        tokens: list[str],
+        similarity: float,
+        filters: SearchFilters,
+        parsed: ParsedQuery,
+        brand_boosted: bool,
     ) -> list[str]:
         product = catalog.products[row]
         reasons: list[str] = []
@@ -372,6 +381,4 @@ def _recognisable_brands(products: list[Product]) -> list[str]:
     for p in products:
         for word in set(p.title.lower().split()) & single_word:
             title_mentions[word] += 1
-    return sorted(
-        b for b in names if b not in single_word or title_mentions[b] <= 2 * brand_counts[b]
-    )
+    return sorted(b for b in names if b not in single_word or title_mentions[b] <= 2 * brand_counts[b])

@@ -3,8 +3,21 @@ outputs (the guard is our code; the model's text is its input), in English and C
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openai_standin import StandInServer
+
+from assistant.config import Settings
+from assistant.dialogue.engine import GenerationSettings
 from assistant.dialogue.grounding import Facts, SentenceGuard, guard_text
 from assistant.dialogue.handlers.shopping import grounded
+from assistant.llm import make_llm
+from assistant.llm.metered import MeteredLLM
+from assistant.runtime import Runtime
+from assistant.store.loading import ensure_sample_store
 from retrieval.models import Product, Variant
 
 LAPTOP = Product(
@@ -46,7 +59,12 @@ def test_numbers_with_units_must_be_in_the_product_data() -> None:
     ok = "The HP ProBook 450 G5 has 8 GB of RAM, a 256 GB SSD and a 15.6-inch screen."
     assert shown(ok, f) == ok
     assert shown("It has 8GB of memory.", f) == "It has 8GB of memory."  # "internal memory: 8" in the attributes
-    for invented in ("It has 16GB of RAM.", "Its battery lasts 10 hours.", "It weighs 1.5 kg.", "It has a 60.0mAh battery."):
+    for invented in (
+        "It has 16GB of RAM.",
+        "Its battery lasts 10 hours.",
+        "It weighs 1.5 kg.",
+        "It has a 60.0mAh battery.",
+    ):
         text, report = guard_text(invented, f)
         assert text == "The product data doesn't say more about that.", invented
         assert report.removed == 1
@@ -86,7 +104,9 @@ def test_chinese_specs_and_claims() -> None:
     assert shown("这款笔记本内存 8 GB，屏幕 15.6 英寸。", f) == "这款笔记本内存 8 GB，屏幕 15.6 英寸。"
     for invented in ("这款笔记本支持快充。", "它的电池续航 10 小时。", "它兼容各种打印机。", "它有蓝牙。"):
         assert shown(invented, f) == "商品资料里没有这方面的信息。", invented
-    assert shown("这款耳机支持降噪，续航 30 小时。", facts(EARBUDS, language="zh")) == "这款耳机支持降噪，续航 30 小时。"
+    assert (
+        shown("这款耳机支持降噪，续航 30 小时。", facts(EARBUDS, language="zh")) == "这款耳机支持降噪，续航 30 小时。"
+    )
     assert shown("它支持 USB-C 充电。", facts(EARBUDS, language="zh")) == "它支持 USB-C 充电。"
 
 
@@ -110,20 +130,67 @@ def test_text_never_denies_what_the_cards_show() -> None:
 
 def test_streamed_claims_are_held_and_a_shown_start_is_closed_off() -> None:
     guard = SentenceGuard(facts(LAPTOP))
-    pieces = [guard.feed(t) for t in ["This", " laptop", " is", " light", " and", " has", " 16GB", " RAM", ".", " Enjoy"]]
+    pieces = [
+        guard.feed(t) for t in ["This", " laptop", " is", " light", " and", " has", " 16GB", " RAM", ".", " Enjoy"]
+    ]
     pieces.append(guard.flush())
     text = "".join(pieces)
     assert "16GB" not in text and text.startswith("This laptop is light and ")
     assert text.endswith("— the product data doesn't confirm that. Enjoy")
     guard = SentenceGuard(facts(LAPTOP, language="zh"))
-    text = "".join([guard.feed(t) for t in ["这款", "笔记本", "支持", "快充", "。", "很", "好用", "。"]] + [guard.flush()])
+    text = "".join(
+        [guard.feed(t) for t in ["这款", "笔记本", "支持", "快充", "。", "很", "好用", "。"]] + [guard.flush()]
+    )
     assert "快充" not in text and text.endswith("很好用。")
 
 
 def test_an_unfinished_last_sentence_at_the_token_limit_is_dropped() -> None:
     guard = SentenceGuard(facts(LAPTOP))
     guard.hold = True  # the engine holds from the budget on
-    text = "".join(guard.feed(t) for t in ["It", " is", " a", " good", " pick.", " It", " is", " within", " the", " budg"])
+    text = "".join(
+        guard.feed(t) for t in ["It", " is", " a", " good", " pick.", " It", " is", " within", " the", " budg"]
+    )
     assert guard.flush(cut=True) == "" and text == "It is a good pick. "
     guard = SentenceGuard(facts(LAPTOP))
     assert guard.feed("It is light") == "It is " and guard.flush() == "light"  # the model ended there itself
+
+
+# --- the whole turn, with a model that says what it is scripted to say ------------------------------------------
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[tuple[Runtime, StandInServer]]:
+    """The sample store behind the engine, its model an OpenAI-compatible stand-in that streams a script word by
+    word (and stops at max_tokens words, as a real server does)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = Runtime(Settings(data_dir=Path(tmp) / "data", llm="none"))
+        ensure_sample_store(runtime, progress=False)
+        with StandInServer() as server:
+            runtime.llm = MeteredLLM(
+                make_llm(f"openai:{server.base_url}#script", runtime.settings), runtime.token_meter
+            )
+            yield runtime, server
+
+
+def test_a_turn_shows_no_invented_spec_no_wrong_currency_and_no_cut_sentence(
+    scripted: tuple[Runtime, StandInServer],
+) -> None:
+    runtime, server = scripted
+    runtime.dialogue.generation = GenerationSettings(max_tokens=24, sentence_grace_tokens=6)
+    server.app.state.script = (
+        "The Auralis Q7 has a 40-hour battery and supports fast charging. It costs 248.99元. "
+        "It is a great choice for travel because it is within the budget you gave and it folds flat for your bag"
+    )
+    response = runtime.dialogue.chat("Show me Auralis Q7 headphones")
+    reply = response.reply
+    assert response.products and response.prompt_version, response
+    assert "40-hour" not in reply and "fast charging" not in reply and "元" not in reply
+    assert reply.startswith("The product data doesn't say more about that. It costs $248.99.")
+    assert "within the" not in reply  # the sentence the limit cut is not shown at all
+    assert "Auralis Q7 Wireless Noise-Cancelling Headphones —" in reply  # the list still follows the words
+
+
+def test_a_chinese_turn_is_grounded_too(scripted: tuple[Runtime, StandInServer]) -> None:
+    runtime, server = scripted
+    runtime.dialogue.generation = GenerationSettings()
+    server.app.state.script = "这款耳机支持快充，续航 40 小时。 它的价格是 248.99 元。 续航 30 小时。"
+    reply = runtime.dialogue.chat("Auralis Q7 耳机").reply
+    assert reply.startswith("商品资料里没有这方面的信息。 它的价格是 $248.99。 续航 30 小时。"), reply

@@ -84,7 +84,9 @@ _CLAIM_EN = re.compile(
     r"equipped with|bundled with|ships with)\s+(.+?)(?=[,.;:!?()]|\s(?:and|or|so|which|that|but|while|for)\s|$)",
     re.I,
 )
-_CLAIM_ZH = re.compile(r"(?:支持|兼容|适用于|适配|配有|附带|自带|包含|内置|带有)(.+?)(?=[，。,.；;！!？?、（(]|和|以及|$)")
+_CLAIM_ZH = re.compile(
+    r"(?:支持|兼容|适用于|适配|配有|附带|自带|包含|内置|带有)(.+?)(?=[，。,.；;！!？?、（(]|和|以及|$)"
+)
 # Features a reply may name without a verb ("fast charging", "USB-C"): each with the words that mean it in the data.
 _FEATURES: dict[str, tuple[str, ...]] = {
     r"\busb[- ]?c\b|\btype[- ]?c\b": ("usb-c", "usb type-c", "type-c", "usb c"),
@@ -108,7 +110,8 @@ _FEATURE = {re.compile(pattern, re.I): words for pattern, words in _FEATURES.ite
 # Saying the data is silent is not a claim.
 _SILENT = re.compile(
     r"\b(?:does(?:n't| not) (?:say|mention|list|specify|state)|(?:is|are) not (?:listed|mentioned|specified|stated)|"
-    r"no information|not sure|don't know|do not know)\b|没有(?:提到|说明|列出|注明|这方面)|未(?:注明|说明|提及|列出)|不确定",
+    r"no information|not sure|don't know|do not know)\b"
+    r"|没有(?:提到|说明|列出|注明|这方面)|未(?:注明|说明|提及|列出)|不确定",
     re.I,
 )
 # "We don't have any 27-inch monitors" above a list of them: the cards are the truth.
@@ -129,11 +132,12 @@ _CLAIMY = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[a-z0-9]+(?:[-./][a-z0-9]+)*", re.I)
-_CLAIM_STOP = frozenset(
-    "a an the this that these those it its up to most many all any some other your you our their of with and or "
-    "in on for by as is are be most standard various select certain many budget needs need requirements request "
-    "criteria search price range what looking".split()
-)
+_CLAIM_STOP = frozenset({
+    "a", "an", "the", "this", "that", "these", "those", "it", "its", "up", "to", "most", "many", "all", "any",
+    "some", "other", "your", "you", "our", "their", "of", "with", "and", "or", "in", "on", "for", "by", "as", "is",
+    "are", "be", "standard", "various", "select", "certain", "budget", "needs", "need", "requirements", "request",
+    "criteria", "search", "price", "range", "what", "looking"
+})  # fmt: skip  # words a claim is made of that name nothing in the data
 
 
 @dataclass

@@ -25,10 +25,10 @@ _ASK = re.compile(
     re.I,
 )
 _SEPARATOR = re.compile(r"\s+(?:and|vs\.?|versus|or|with|against|to)\s+|\s*[,，、]\s*|和|与|跟|还是", re.I)
-_PLAIN = frozenset(
-    "a an the this that these those one ones it them both two which is are of me please product products item items "
-    "better best cheaper cheapest".split()
-)  # fmt: skip
+_PLAIN = frozenset({
+    "a", "an", "the", "this", "that", "these", "those", "one", "ones", "it", "them", "both", "two", "which", "is",
+    "are", "of", "me", "please", "product", "products", "item", "items", "better", "best", "cheaper", "cheapest"
+})  # fmt: skip
 _WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*|[\u3400-\u9fff]+", re.I)
 
 
@@ -90,8 +90,13 @@ class CompareHandler:
                 elif all(found.id != t.id for t in targets):
                     targets.append(found)
             if missing:
-                return Draft(render("compare_not_found", lang, names="、".join(missing) if lang == "zh" else
-                                    " / ".join(f'"{m}"' for m in missing)))
+                return Draft(
+                    render(
+                        "compare_not_found",
+                        lang,
+                        names="、".join(missing) if lang == "zh" else " / ".join(f'"{m}"' for m in missing),
+                    )
+                )
         else:
             targets = resolve(turn.text, state.shown, state.focus_id)
             if len(targets) < 2 and not parts:  # "compare them": the two on top

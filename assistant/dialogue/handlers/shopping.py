@@ -63,7 +63,9 @@ _FOR_MODEL = re.compile(
 )
 _MODEL_TOKEN = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[a-z])[a-z0-9][\w-]{1,}|(?<![\w.])\d{3,}(?![\w.])", re.I)
 _POLITE_END = re.compile(r"\s+(?:please|pls|thanks|thank you)\s*$", re.I)
-_NOT_A_MODEL = re.compile(r"[$€£¥￥]|\b(?:dollars?|bucks|usd|eur|inch(?:es)?|gb|tb|mah|years?|months?)\b|元|块|岁", re.I)
+_NOT_A_MODEL = re.compile(
+    r"[$€£¥￥]|\b(?:dollars?|bucks|usd|eur|inch(?:es)?|gb|tb|mah|years?|months?)\b|元|块|岁", re.I
+)
 COMPATIBLE_POOL = 200  # search results looked through for products that name the model
 GIFT_CHOICES = 4
 
@@ -107,7 +109,13 @@ def product_data(product: Product) -> str:
         if value is False:
             continue
         name = re.sub(r"^[tnb]_", "", key).replace("_", " ").strip()
-        shown = "yes" if value is True else str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        shown = (
+            "yes"
+            if value is True
+            else str(int(value))
+            if isinstance(value, float) and value.is_integer()
+            else str(value)
+        )
         lines.append(f"{name}: {shown}")
     lines += [f"{key}: {value}" for variant in product.variants for key, value in variant.options.items()]
     return "\n".join(line for line in lines if line)
@@ -215,7 +223,9 @@ class ShoppingHandler:
     def _clarify_gift(self, turn: Turn) -> Draft:
         """A gift with no kind of product named: one question, with the kinds the catalog has for their interest."""
         lang = turn.language
-        interest = " ".join(re.sub(r"[\s,，.。!！?？;；]+", " ", _GIFT_FILLER.sub(" ", _RELATIVE.sub(" ", turn.redacted))).split())
+        interest = " ".join(
+            re.sub(r"[\s,，.。!！?？;；]+", " ", _GIFT_FILLER.sub(" ", _RELATIVE.sub(" ", turn.redacted))).split()
+        )
         choices: list[str] = []
         if len(interest) > 1:
             for hit in self.searcher.search(interest, k=20):
