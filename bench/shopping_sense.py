@@ -2,9 +2,10 @@
 top 3, or accessories (batteries, cases, memory)? Before (no category preference) and after, in one run, on the
 requests of bench/data/category_requests.jsonl: the "tune" half was used while tuning, the "held" half was not.
 
-    python bench/shopping_sense.py [--work reports/shopping-sense] [--k 3]
+    python bench/shopping_sense.py [--work DIR] [--k 3] [--verbose]
 
-The Icecat store and its search index are kept under --work, so a second run does not embed the catalog again.
+The Icecat store and its search index are kept under --work (default: a folder in the system's temp dir), so a
+second run does not embed the catalog again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +55,7 @@ def right_in_top(searcher: ProductSearcher, request: Request, k: int) -> tuple[b
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=ROOT / "reports" / "shopping-sense")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "commerce-assistant-shopping-sense")
     parser.add_argument("--requests", type=Path, default=REQUESTS)
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--verbose", action="store_true", help="print each request with the categories shown")

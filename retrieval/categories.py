@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -27,8 +27,19 @@ SHOPPER_WORDS = {
     "laptop": "notebook", "laptops": "notebook", "ups": "uninterruptible power supply", "cpu": "processor",
     "headphones": "headphones/headset", "headset": "headphones/headset", "earphones": "headphones/headset",
     "toner": "toner cartridge", "ink": "ink cartridge", "ethernet": "networking cable", "display": "monitor",
-    "bag": "case", "sleeve": "case",
+    "bag": "case", "sleeve": "case", "monitor": "computer monitor",
 }  # fmt: skip
+# What may follow the head of a request: nothing, or what qualifies it.
+_QUALIFIER = re.compile(
+    r"\s*$|\s+(?:for|with|to|that|which|under|below|over|from|in|on|of|by|and|or|please|like|without|around|about)\b"
+)
+_CJK = re.compile(r"[\u3400-\u9fff]+")
+# Where a title's description of the product ends: a measurement ("35.6 cm", '14"', "16 GB", "1920 x 1080") or
+# what it is for.
+_SPEC_OR_FOR = re.compile(
+    r"\s\d+(?:[.,]\d+)?\s?(?:cm|mm|m|\"|in|inch|gb|tb|mb|ghz|mhz|w|v|kg|g|ppm|dpi|x|pixels|mp|ft|ml|pages)\b|\s(?:for|with)\s"
+)
+_FOR = re.compile(r"\s(?:for|with)\s")
 _CATEGORY_WORD = re.compile(r"[a-z][a-z/&-]*")
 _WORDS = re.compile(r"[a-z0-9]+(?:[/&-][a-z0-9]+)*")
 
@@ -61,14 +72,15 @@ class CategoryVocabulary:
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        """Every phrase (and each alternative of "a/b") as one alternation, longest first."""
-        alts = sorted({alt for p in self.phrases for alt in _alternatives(p)}, key=len, reverse=True)
+        """Every phrase (and each alternative of "a/b"), singular or plural, as one alternation, longest first."""
+        alts = sorted({_stem(alt) for p in self.phrases for alt in _alternatives(p)}, key=len, reverse=True)
         body = "|".join(re.escape(a) for a in alts) or r"(?!)"
         return re.compile(rf"(?<![a-z0-9])(?:{body})(?:e?s)?(?![a-z0-9])")
 
     @cached_property
     def _phrase_of(self) -> dict[str, str]:
-        return {alt: p for p in self.phrases for alt in _alternatives(p)}
+        """Each alternative, and its singular, -> its phrase."""
+        return {form: p for p in self.phrases for alt in _alternatives(p) for form in (alt, _stem(alt))}
 
     @classmethod
     def build(cls, products: Iterable[Product]) -> CategoryVocabulary:
@@ -92,36 +104,45 @@ class CategoryVocabulary:
         strict = _title_category(product)
         if strict in self.phrases:
             return strict
-        title = " ".join(_WORDS.findall(product.title.lower()))
-        phrases = [
-            self._phrase_of.get(m.group(), self._phrase_of.get(re.sub(r"e?s$", "", m.group()), ""))
+        # What the product is comes before its specifications ("… 35.6 cm (14") …") and before what it is for
+        # ("Privacy Cover for Laptop/Notebook" is a cover); there, the last category word is its head.
+        lowered = product.title.lower()
+        described = _SPEC_OR_FOR.split(lowered, maxsplit=1)[0]
+        return self._head(described) or self._head(_FOR.split(lowered, maxsplit=1)[0])
+
+    def _head(self, text: str) -> str:
+        title = " ".join(_WORDS.findall(text))
+        found = [
+            (m.end(), len(m.group()), self._phrase_of[_singular(m.group(), self._phrase_of)])
             for m in self._pattern.finditer(title)
         ]
-        if phrases := [p for p in phrases if p]:
-            return max(reversed(phrases), key=len)  # the longest; of equals, the last
-        found = [(m.start(), m.group()) for m in _WORDS.finditer(title) if m.group() in self.heads]
-        return found[-1][1] if found else ""  # the head of an English noun phrase is its last word
+        found += [
+            (m.end(), len(m.group()), _singular(m.group(), self.heads))
+            for m in _WORDS.finditer(title)
+            if _singular(m.group(), self.heads) in self.heads
+        ]
+        return max(found)[2] if found else ""
 
     def asked(self, request: str) -> str | None:
-        """The category a request names (Chinese through the shopping glossary): the phrase that ends last (the
-        head of a request is its last noun: "laptop bag" asks for a bag), the longest of those; then a shopper's
-        word for a catalog phrase; then the head word alone ("monitor")."""
-        words = _WORDS.findall(" ".join([request.lower(), *map(self._english, _glossary_terms(request))]))
-        shopper = [SHOPPER_WORDS.get(w, w) for w in words]
-        for text in (" ".join(words), " ".join(shopper)):
-            found = [
-                (m.end(), len(phrase), phrase)
-                for phrase in self.phrases
-                for alt in _alternatives(phrase)
-                if (m := _find(text, alt))
-            ]
-            if found:
-                return max(found)[2]
-        for word in reversed(shopper):
-            for head in (word, word.rstrip("s")):
-                if head in self.heads:
-                    return head
-        return None
+        """The category a request names, or None. In English words the phrase must be the request's head: at its
+        end or before what qualifies it ("a laptop", "a notebook with a big screen", "a UPS to protect my
+        computer"), so "computer desk" or "nintendo switch" name no category; a shopper's word counts for the
+        catalog's ("laptop" -> "notebook"). Chinese terms go through the shopping glossary, the last one being the
+        head (电脑显示器 is a monitor)."""
+        latin = _WORDS.findall(_CJK.sub(" ", request.lower()))
+        for words in (latin, [SHOPPER_WORDS.get(w, w) for w in latin]):
+            text = " ".join(words)
+            heads = [(m.start(), phrase) for phrase, m in self._matches(text) if _QUALIFIER.match(text, m.end())]
+            if heads:
+                return min(heads)[1]
+        glossary = " ".join(
+            SHOPPER_WORDS.get(w, w) for w in _WORDS.findall(" ".join(map(self._english, _glossary_terms(request))))
+        )
+        found = [(m.end(), len(phrase), phrase) for phrase, m in self._matches(glossary)]
+        return max(found)[2] if found else None
+
+    def _matches(self, text: str) -> list[tuple[str, re.Match[str]]]:
+        return [(phrase, m) for phrase in self.phrases for alt in _alternatives(phrase) for m in _find_all(text, alt)]
 
     def _english(self, expansion: str) -> str:
         """A glossary entry's English as a category: the whole entry when it is one ("toner cartridge"), else its
@@ -140,6 +161,21 @@ def same_kind(asked: str, category: str) -> bool:
     )
 
 
+def _stem(phrase: str) -> str:
+    """The phrase with its last word singular ("headphones" -> "headphone")."""
+    if re.search(r"(?:ss|x|ch|sh)es$", phrase):
+        return phrase[:-2]
+    return phrase[:-1] if re.search(r"[a-z]{3}[^s]s$", phrase) else phrase
+
+
+def _singular(written: str, known: Collection[str]) -> str:
+    """WRITTEN as it is known: as written, or without a plural ending."""
+    for form in (written, re.sub(r"s$", "", written), re.sub(r"es$", "", written), _stem(written)):
+        if form in known:
+            return form
+    return written
+
+
 def _glossary_terms(request: str) -> list[str]:
     """The glossary's English for the Chinese terms in REQUEST, in their order there (a Chinese noun phrase ends in
     its head too: 电脑显示器 is a monitor), the longest term at each place."""
@@ -153,6 +189,5 @@ def _glossary_terms(request: str) -> list[str]:
     return terms
 
 
-def _find(text: str, phrase: str) -> re.Match[str] | None:
-    found = list(re.finditer(rf"(?<![a-z0-9]){re.escape(phrase)}(?:e?s)?(?![a-z0-9])", text))
-    return found[-1] if found else None
+def _find_all(text: str, phrase: str) -> list[re.Match[str]]:
+    return list(re.finditer(rf"(?<![a-z0-9]){re.escape(phrase)}(?:e?s)?(?![a-z0-9])", text))
