@@ -78,6 +78,9 @@ class ChatEvent:
 @dataclass
 class GenerationSettings:
     max_tokens: int = 96  # replies are two or three sentences; the cards carry the details
+    # Past max_tokens the model may finish the sentence it is in, for at most this many more tokens: a reply never
+    # stops mid-sentence (an unfinished one at the hard limit is dropped).
+    sentence_grace_tokens: int = 40
     temperature: float = 0.2
     timeout_s: float = 30.0
 
@@ -118,7 +121,7 @@ class DialogueEngine:
             Intent.PRODUCT_SEARCH: shopping,
             Intent.REFINE: shopping,
             Intent.RECOMMENDATION: shopping,
-            Intent.COMPARE: CompareHandler(catalog, retrieved),
+            Intent.COMPARE: CompareHandler(catalog, retrieved, searcher),
             Intent.PRODUCT_QUESTION: ProductQAHandler(catalog, retrieved),
             Intent.POLICY_QUESTION: PolicyHandler(store, retrieved),
             Intent.HANDOFF: HandoffHandler(store),
@@ -354,18 +357,27 @@ class DialogueEngine:
         prompt = load_prompt(draft.prompt)
         guard = SentenceGuard(draft.facts)
         emitted = False
+        budget, limit = self.generation.max_tokens, self.generation.max_tokens + self.generation.sentence_grace_tokens
         try:
             stream = llm.stream(
                 prompt.messages(**draft.prompt_vars),
-                max_tokens=self.generation.max_tokens,
+                max_tokens=limit,
                 temperature=self.generation.temperature,
                 timeout_s=self.generation.timeout_s,
             )
+            count = 0
             for token in stream:
+                count += 1
+                guard.hold = count >= budget
                 if safe := guard.feed(token):
                     emitted = emitted or bool(safe.strip())
                     yield safe, prompt.id
-            if rest := guard.flush():
+                if count >= budget and guard.at_sentence_end():
+                    close = getattr(stream, "close", None)
+                    if close is not None:
+                        close()  # the budget is spent and no sentence is open: stop the model here
+                    break
+            if rest := guard.flush(cut=count >= limit):
                 emitted = emitted or bool(rest.strip())
                 yield rest, prompt.id
         except Exception as exc:  # any model failure (LLMError, timeout, a bug in a backend): answer from templates

@@ -194,6 +194,24 @@ _T: dict[str, dict[str, str]] = {
         "en": 'Here is what I found for "{query}" ({n}):',
         "zh": "为您找到 {n} 件与“{query}”相关的商品：",
     },
+    "compatible_results": {
+        "en": 'Products whose data names "{model}" ({n}):',
+        "zh": "资料中注明适用于“{model}”的商品（{n} 件）：",
+    },
+    "compatible_none": {
+        "en": 'I couldn\'t find any product whose data names "{model}". Please check the model name, or search '
+        "without it.",
+        "zh": "没有找到资料中注明适用于“{model}”的商品。请核对型号，或不带型号再搜索。",
+    },
+    "gift_clarify": {
+        "en": "Happy to help with a gift! What kind of thing would they like: {choices}? A budget helps too.",
+        "zh": "很乐意帮您挑礼物！对方会喜欢哪一类：{choices}？告诉我预算也有帮助。",
+    },
+    "gift_clarify_open": {
+        "en": "Happy to help with a gift! What are they into (gaming, music, photography, the office…), and what "
+        "is your budget?",
+        "zh": "很乐意帮您挑礼物！对方平时喜欢什么（游戏、音乐、摄影、办公……）？预算大概多少？",
+    },
     "search_none": {
         "en": 'I couldn\'t find products matching "{query}". Try other words or a wider price range.',
         "zh": "没有找到与“{query}”匹配的商品，请换个说法或放宽价格范围。",
@@ -215,9 +233,18 @@ _T: dict[str, dict[str, str]] = {
         "en": "I don't know — the product data for {title} doesn't say.",
         "zh": "我不确定——{title} 的商品资料里没有这项信息。",
     },
+    "spec_unknown": {
+        "en": "The product data doesn't say more about that.",
+        "zh": "商品资料里没有这方面的信息。",
+    },
+    "unconfirmed": {"en": "— the product data doesn't confirm that.", "zh": "——商品资料无法确认这一点。"},
     "compare_need_two": {
         "en": "To compare, show me at least two products first (search, then say 'compare the first two').",
         "zh": "比较需要至少两件商品：请先搜索，然后说“比较前两个”。",
+    },
+    "compare_not_found": {
+        "en": "I couldn't find {names} among the products shown or in the catalog. Which products do you mean?",
+        "zh": "在已展示的商品和目录中都没有找到{names}。请问您指的是哪几件商品？",
     },
     "compare_intro": {"en": "Comparison:", "zh": "对比："},
     "compare_cheapest": {"en": "Cheapest: {title} at {price}.", "zh": "最便宜的是 {title}，{price}。"},
