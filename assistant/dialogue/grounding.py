@@ -80,8 +80,9 @@ _MEASURES = {
 _BARE_VALUE = re.compile(r"(?:^|;\s*)([^:;]+):\s*(\d[\d,]*(?:\.\d+)?)\s*(?=;|$)", re.M)
 # A claim that a product does something or goes with something: what it names must be in the product's data.
 _CLAIM_EN = re.compile(
-    r"\b(?:supports?|supporting|compatible with|works? with|designed for|fits|includes?|including|comes? with|"
-    r"equipped with|bundled with|ships with)\s+(.+?)(?=[,.;:!?()]|\s(?:and|or|so|which|that|but|while|for)\s|$)",
+    r"(?:\b(?:it|they|both|can|does|do|will|also|to|that|which|and)\s+support|\bsupports|\bsupporting|"
+    r"\bcompatible with|\bworks? with|\bdesigned for|\bfits|\bincludes?|\bincluding|\bcomes? with|\bequipped with|"
+    r"\bbundled with|\bships with)\s+(.+?)(?=[,.;:!?()]|\s(?:and|or|so|which|that|but|while|for)\s|$)",
     re.I,
 )
 _CLAIM_ZH = re.compile(
