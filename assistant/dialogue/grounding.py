@@ -237,6 +237,8 @@ class SentenceGuard:
         self.facts = facts
         self.report = GuardReport()
         self.hold = False  # set near the token limit: from then on only whole sentences are shown
+        names = {w for p in facts.products for w in (p.brand, *p.title.split()[:1]) if len(w) > 1}
+        self._names = re.compile("|".join(re.escape(n) for n in sorted(names)), re.I) if names else None
         self._buffer = ""  # the unfinished sentence
         self._released = 0  # how much of it has been shown already
 
@@ -254,6 +256,8 @@ class SentenceGuard:
             cut = len(self._buffer) if _CJK.search(self._buffer) else self._buffer.rfind(" ") + 1
             if forming := _STATUS_START.search(self._buffer[:cut]):
                 cut = forming.start()
+            if self._names and (named := self._names.search(self._buffer)):
+                cut = min(cut, named.start())  # a sentence about a product is checked whole from its name on
             if cut > self._released:
                 out.append(self._buffer[self._released : cut])
                 self._released = cut
