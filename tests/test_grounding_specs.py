@@ -194,3 +194,12 @@ def test_a_chinese_turn_is_grounded_too(scripted: tuple[Runtime, StandInServer])
     server.app.state.script = "这款耳机支持快充，续航 40 小时。 它的价格是 248.99 元。 续航 30 小时。"
     reply = runtime.dialogue.chat("Auralis Q7 耳机").reply
     assert reply.startswith("商品资料里没有这方面的信息。 它的价格是 $248.99。 续航 30 小时。"), reply
+
+
+def test_a_sentence_about_a_product_is_held_from_its_name() -> None:
+    # What the bundled 1.5B model wrote for "我想要降噪耳机，续航多久？支持快充吗？": nothing of it may show.
+    guard = SentenceGuard(facts(EARBUDS, language="zh"))
+    tokens = ["Auralis", " Q7", " 降噪耳机，", "续航时间约3小时，", "支持快充。"]
+    assert "".join(guard.feed(t) for t in tokens) + guard.flush() == "商品资料里没有这方面的信息。"
+    guard = SentenceGuard(facts(EARBUDS))
+    assert guard.feed("Great pick: the Auralis") == "Great pick: the "  # words before the name still go at once

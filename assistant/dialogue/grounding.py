@@ -80,8 +80,9 @@ _MEASURES = {
 _BARE_VALUE = re.compile(r"(?:^|;\s*)([^:;]+):\s*(\d[\d,]*(?:\.\d+)?)\s*(?=;|$)", re.M)
 # A claim that a product does something or goes with something: what it names must be in the product's data.
 _CLAIM_EN = re.compile(
-    r"\b(?:supports?|supporting|compatible with|works? with|designed for|fits|includes?|including|comes? with|"
-    r"equipped with|bundled with|ships with)\s+(.+?)(?=[,.;:!?()]|\s(?:and|or|so|which|that|but|while|for)\s|$)",
+    r"(?:\b(?:it|they|both|can|does|do|will|also|to|that|which|and)\s+support|\bsupports|\bsupporting|"
+    r"\bcompatible with|\bworks? with|\bdesigned for|\bfits|\bincludes?|\bincluding|\bcomes? with|\bequipped with|"
+    r"\bbundled with|\bships with)\s+(.+?)(?=[,.;:!?()]|\s(?:and|or|so|which|that|but|while|for)\s|$)",
     re.I,
 )
 _CLAIM_ZH = re.compile(
@@ -236,6 +237,8 @@ class SentenceGuard:
         self.facts = facts
         self.report = GuardReport()
         self.hold = False  # set near the token limit: from then on only whole sentences are shown
+        names = {w for p in facts.products for w in (p.brand, *p.title.split()[:1]) if len(w) > 1}
+        self._names = re.compile("|".join(re.escape(n) for n in sorted(names)), re.I) if names else None
         self._buffer = ""  # the unfinished sentence
         self._released = 0  # how much of it has been shown already
 
@@ -253,6 +256,8 @@ class SentenceGuard:
             cut = len(self._buffer) if _CJK.search(self._buffer) else self._buffer.rfind(" ") + 1
             if forming := _STATUS_START.search(self._buffer[:cut]):
                 cut = forming.start()
+            if self._names and (named := self._names.search(self._buffer)):
+                cut = min(cut, named.start())  # a sentence about a product is checked whole from its name on
             if cut > self._released:
                 out.append(self._buffer[self._released : cut])
                 self._released = cut

@@ -54,8 +54,8 @@ def named_parts(text: str) -> list[str]:
 
 
 def _shown_named(part: str, shown: list[ShownProduct]) -> ShownProduct | None:
-    """The one shown product the phrase points at: by position or price ("the second one"), else the one whose
-    title, brand and options hold the most of its words (at least half of them)."""
+    """The one shown product the phrase points at: by position or price ("the second one"), else the only one whose
+    title, brand and options hold all of its words ("wireless" alone does not make headphones the earbuds)."""
     pointed = resolve(part, shown)
     if len(pointed) == 1:
         return pointed[0]
@@ -64,7 +64,7 @@ def _shown_named(part: str, shown: list[ShownProduct]) -> ShownProduct | None:
         return None
     scored = sorted(((sum(w in p.text for w in words) / len(words), i) for i, p in enumerate(shown)), reverse=True)
     best = scored[0] if scored else (0.0, -1)
-    if best[0] < 0.5 or (len(scored) > 1 and scored[1][0] == best[0]):
+    if best[0] < 1.0 or (len(scored) > 1 and scored[1][0] == best[0]):
         return None
     return shown[best[1]]
 
