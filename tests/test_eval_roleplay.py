@@ -158,6 +158,18 @@ def test_an_expected_output_must_appear_in_a_reply(tmp_path: Path, store: Path, 
     assert roleplay.score_task(task, entry, "none", served, expected).passed
 
 
+def test_a_task_whose_own_expected_action_the_store_refuses_cannot_pass(tmp_path: Path, store: Path, tasks) -> None:
+    """Task 5 ends by modifying an item into the very same item, which the policy's "different product option"
+    forbids: the scorer says so instead of comparing with a state no conversation can reach."""
+    data_dir, served = _served_copy(tmp_path, store)
+    entry = _manifest(tmp_path, store, data_dir, 5, tasks[5].user_id).tasks[0]
+    _transcript(entry.transcript, ("change the payment of #W7425646", "Done."))
+    expected = fresh_store(tmp_path / "expected.db", store)
+    score = roleplay.score_task(tasks[5], entry, "none", served, expected)
+    assert not score.passed
+    assert score.expected_refused.startswith("expected action modify_pending_order_items refused by policy")
+
+
 def test_replies_repeated_in_a_row_are_counted() -> None:
     assert roleplay.longest_repeat(["a", "b", "b", "a", "b", "b", "b"]) == 3
     assert roleplay.longest_repeat([]) == 0
@@ -179,6 +191,7 @@ def test_the_cli_scores_manifests_into_a_table(tmp_path: Path, store: Path, task
         "passed": 1,
         "pass^1": 1.0,
         "played": 1,
+        "expected_actions_refused_by_the_store": [],
         "conversations_with_a_reply_3_times_in_a_row": 0,
     }
     table = (out / "roleplay.md").read_text()

@@ -112,6 +112,9 @@ class TaskScore(BaseModel):
     differences: list[str] = Field(default_factory=list)  # "<record>.<field>: expected X, got Y"
     missing_outputs: list[str] = Field(default_factory=list)
     longest_repeat: int = 0  # most identical assistant replies in a row
+    # The store refused one of the task's own expected actions (tau-bench's synthetic tasks exchange some items
+    # for the very same item, which the policy's "a different product option" forbids): the task cannot pass.
+    expected_refused: str = ""
     note: str = ""
 
 
@@ -386,7 +389,7 @@ def score_task(
     task: RoleplayTask, entry: TaskEntry, backend: str, served: StoreTools, expected: StoreTools
 ) -> TaskScore:
     """`expected` is a fresh copy of the store; the task's expected actions are applied to it here."""
-    note = apply_expected(expected, task)
+    refused = apply_expected(expected, task)
     transcript = (
         Transcript.model_validate_json(entry.transcript.read_text(encoding="utf-8"))
         if entry.transcript.is_file()
@@ -396,18 +399,17 @@ def score_task(
     replies = [t.assistant for t in turns]
     diff = differences(snapshot(expected, task.user_id), snapshot(served, task.user_id))
     missing = missing_outputs(task.outputs, replies)
-    if transcript is None:
-        note = "; ".join(filter(None, [note, "not played (no transcript)"]))
     return TaskScore(
         index=entry.index,
         user_id=task.user_id,
         backend=backend,
-        passed=transcript is not None and not note and not diff and not missing,
+        passed=transcript is not None and not refused and not diff and not missing,
         turns=sum(1 for t in turns if STOP not in t.customer),
         differences=diff,
         missing_outputs=missing,
         longest_repeat=longest_repeat(replies),
-        note=note,
+        expected_refused=refused,
+        note="" if transcript is not None else "not played (no transcript)",
     )
 
 
@@ -437,6 +439,7 @@ def summarise(scores: list[TaskScore]) -> dict[str, Any]:
             "passed": sum(r.passed for r in rows),
             "pass^1": round(sum(r.passed for r in rows) / len(rows), 4),
             "played": sum(r.turns > 0 for r in rows),
+            "expected_actions_refused_by_the_store": sorted(r.index for r in rows if r.expected_refused),
             "conversations_with_a_reply_3_times_in_a_row": sum(r.longest_repeat >= 3 for r in rows),
         }
         for backend, rows in by_backend.items()
@@ -461,7 +464,7 @@ def markdown_table(scores: list[TaskScore], summary: dict[str, Any]) -> str:
         )
         lines.append(
             f"| {r.backend} | {r.index} | {r.user_id} | {'pass' if r.passed else 'FAIL'} | {r.turns} | {diff} | "
-            f"{_cell('; '.join(r.missing_outputs))} | {_cell(r.note)} |"
+            f"{_cell('; '.join(r.missing_outputs))} | {_cell('; '.join(filter(None, [r.expected_refused, r.note])))} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -483,7 +486,15 @@ def run_roleplay_eval(manifests: list[Path], out: Path, work: Path) -> dict[str,
         json.dumps([s.model_dump() for s in scores], indent=1, ensure_ascii=False), encoding="utf-8"
     )
     rows = [
-        [s.backend, s.index, s.user_id, "pass" if s.passed else "FAIL", s.turns, len(s.differences), s.note]
+        [
+            s.backend,
+            s.index,
+            s.user_id,
+            "pass" if s.passed else "FAIL",
+            s.turns,
+            len(s.differences),
+            s.expected_refused or s.note,
+        ]
         for s in scores
     ]
     Report(
