@@ -178,8 +178,9 @@ def prepare(
         settings = Settings(data_dir=data_dir, llm="none", database_url=None, chroma_url=None)
         import_store_with_catalog(Runtime(settings), store, progress=False)
         servers.append(ServerEntry(group=group, data_dir=data_dir, port=base_port + group, log=data_dir / "serve.log"))
-    for server in servers:
-        server.pid = _start_server(server, backend)
+    processes = [_start_server(server, backend) for server in servers]
+    for server, process in zip(servers, processes, strict=True):
+        server.pid = process.pid
     manifest = Manifest(
         seed=SEED if indices is None else None,
         backend=backend,
@@ -202,9 +203,9 @@ def prepare(
         for i in chosen
     ]
     _write(run_dir, manifest)  # written before waiting, so `stop` can end servers that never become ready
-    for server in servers:
-        _wait_ready(server)
-        server.memory_kib = process_memory_kib(server.pid or 0)
+    for server, process in zip(servers, processes, strict=True):
+        _wait_ready(server, process)
+        server.memory_kib = process_memory_kib(process.pid)
     _write(run_dir, manifest)
     (run_dir / "players.md").write_text(players_handout(manifest, tasks), encoding="utf-8")
     return manifest
@@ -225,7 +226,7 @@ def _link_bundled_model(run_dir: Path, backend: str) -> None:
     resolve_bundled_model(run_dir / "models", size or None)
 
 
-def _start_server(server: ServerEntry, backend: str) -> int:
+def _start_server(server: ServerEntry, backend: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "assistant", "--data-dir", str(server.data_dir), "--llm", backend]
     command += ["serve", "--port", str(server.port), "--no-gradio"]
     root = Path(__file__).resolve().parents[2]
@@ -233,16 +234,15 @@ def _start_server(server: ServerEntry, backend: str) -> int:
     env = {**inherited, **_SERVER_ENV, "PYTHONPATH": str(root)}
     with server.log.open("ab") as log:
         # A session of its own: the server outlives this command, and a Ctrl-C here does not reach it.
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    return process.pid
 
 
-def _wait_ready(server: ServerEntry) -> None:
+def _wait_ready(server: ServerEntry, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + _READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        if server.pid is None or not _alive(server.pid):
+        if process.poll() is not None:
             raise RuntimeError(f"the server of group {server.group} ended; see {server.log}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=5) as response:
@@ -254,16 +254,6 @@ def _wait_ready(server: ServerEntry) -> None:
     raise RuntimeError(
         f"the server of group {server.group} was not ready in {_READY_TIMEOUT_S:.0f} s; see {server.log}"
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _is_our_server(server: ServerEntry) -> bool:
@@ -299,9 +289,10 @@ def stop(manifest_path: Path, timeout_s: float = 30.0) -> list[int]:
             continue
         os.kill(server.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while _alive(server.pid) and _is_our_server(server) and time.monotonic() < deadline:
+        # An ended process has no command line left, even while its parent has not reaped it yet.
+        while _is_our_server(server) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _alive(server.pid) and _is_our_server(server):
+        if _is_our_server(server):
             os.kill(server.pid, signal.SIGKILL)
         ended.append(server.pid)
     return ended
