@@ -237,3 +237,11 @@ def test_a_round_end_to_end_against_serve(tmp_path: Path, store: Path, tasks) ->
         stopped = roleplay.stop(run / roleplay.MANIFEST)
     assert stopped == [manifest.servers[0].pid]
     assert roleplay.stop(run / roleplay.MANIFEST) == []
+
+
+def test_the_command_is_registered_and_its_errors_are_one_line(tmp_path: Path) -> None:
+    nothing = _cli("--data-dir", str(tmp_path), "eval", "roleplay")
+    assert nothing.returncode == 1 and "Traceback" not in nothing.stderr
+    assert nothing.stderr.strip() == "error: name the manifest(s) to score, or --prepare FOLDER"
+    missing = _cli("--data-dir", str(tmp_path), "eval", "roleplay", str(tmp_path / "nope.json"))
+    assert missing.returncode == 1 and "manifest not found" in missing.stderr and "Traceback" not in missing.stderr
