@@ -26,7 +26,7 @@ class PolicyError(Exception):
 
     Codes: identity_required, user_not_found, order_not_found, not_your_order, not_your_account, product_not_found,
     invalid_status, invalid_reason, invalid_arguments, item_not_in_order, item_unavailable, product_mismatch,
-    same_item, payment_method_not_found, payment_method_not_allowed, insufficient_balance, unknown_action.
+    payment_method_not_found, payment_method_not_allowed, insufficient_balance, unknown_action.
     """
 
     def __init__(self, code: str, message: str, message_zh: str) -> None:
@@ -166,7 +166,8 @@ def require_items_in_order(order: Order, item_ids: Iterable[str]) -> None:
 def require_swaps(
     order: Order, item_ids: list[str], new_item_ids: list[str], products: dict[str, StoreProduct]
 ) -> list[tuple[str, Variant]]:
-    """Each item may become an available item of the same product with different options, nothing else.
+    """Each item may become an available item of the same product, nothing else: other options, or a new unit of
+    the very same item (a replacement, as tau-bench's retail tools allow and five of our 40 role-play tasks expect).
 
     Returns (old item id, new variant) pairs in the order given.
     """
@@ -189,12 +190,6 @@ def require_swaps(
                 "product_mismatch",
                 f"Item {new_id} is not a variant of the same product as {old_id}; items can only change options.",
                 f"商品 {new_id} 与 {old_id} 不是同一商品的不同款式；只能更换同一商品的选项。",
-            )
-        if new_id == old_id:
-            raise PolicyError(
-                "same_item",
-                f"Item {new_id} is the item already ordered; choose different options.",
-                f"商品 {new_id} 就是已订购的款式；请选择不同的选项。",
             )
         if not variant.available:
             raise PolicyError(
