@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.dialogue.commands import Understanding, json_schema
-from assistant.dialogue.model_understanding import ModelUnderstanding, StateView
+from assistant.dialogue.commands import Understanding
+from assistant.dialogue.model_understanding import MAX_COMMANDS, ModelUnderstanding, StateView, model_schema
 from assistant.llm import make_llm
 from assistant.runtime import Runtime
 from tests.openai_standin import StandInServer
@@ -42,7 +42,7 @@ def test_a_tool_call_drives_the_turn(retail_data_dir: Path) -> None:
         assert not response.actions and runtime.store.db.order(ORDER).status == "pending"
         [request] = _tool_requests(server)
         assert request["tool_choice"] == {"type": "function", "function": {"name": "understand"}}
-        assert request["tools"][0]["function"]["parameters"] == json_schema()
+        assert request["tools"][0]["function"]["parameters"] == model_schema()
         assert request["messages"][-1]["content"].endswith(f"Message: {UNUSUAL}")
         # The rules alone read the same message otherwise.
         rules = _runtime(retail_data_dir, server, "tools", "rules").dialogue.chat(UNUSUAL)
@@ -90,7 +90,7 @@ def test_unusable_model_answers_leave_the_rules_reading(retail_data_dir: Path) -
             assert response.intent == "cancel" and "verify your identity" in response.reply
 
 
-def test_a_server_without_tool_calls_answers_under_the_json_schema() -> None:
+def test_a_server_without_tool_calls_answers_under_the_model_schema() -> None:
     with StandInServer() as server:
         server.app.state.arguments = json.dumps({"commands": [{"kind": "chit_chat", "act": "thanks"}]})
         llm = make_llm(f"openai:{server.base_url}#notools", Settings(llm="none"))
@@ -102,13 +102,13 @@ def test_a_server_without_tool_calls_answers_under_the_json_schema() -> None:
         refused, answered = server.app.state.requests
         assert refused["tools"] and "response_format" not in refused
         assert answered["response_format"]["type"] == "json_schema"
-        assert answered["response_format"]["json_schema"]["schema"] == json_schema()
+        assert answered["response_format"]["json_schema"]["schema"] == model_schema()
 
 
 @pytest.mark.llm
 def test_bundled_small_model_answers_under_the_grammar(tmp_path: Path) -> None:
-    """The 0.5B model through llama.cpp under the schema's grammar: the answer validates (greedy: the same every
-    run). How often it reads right is `bench/understanding.py`'s question."""
+    """The 0.5B model through llama.cpp under the schema's grammar: the answer validates. How often it reads right
+    is `bench/understanding.py`'s question."""
     from assistant.llm.bundled_model import BundledModelError, resolve_bundled_model
 
     settings = Settings(data_dir=tmp_path, llm="auto:0.5b").ensure_dirs()
@@ -121,4 +121,5 @@ def test_bundled_small_model_answers_under_the_grammar(tmp_path: Path) -> None:
     reader = ModelUnderstanding(llm, timeout_s=120.0)
     understanding = reader.understand("thanks, bye", StateView(verified=False))
     assert isinstance(understanding, Understanding) and understanding.source == "model"
-    assert [c.kind for c in understanding.commands] == ["chit_chat"]
+    # What it reads is often wrong (docs/understanding.md); that it answers the schema is the backend's part.
+    assert 1 <= len(understanding.commands) <= MAX_COMMANDS

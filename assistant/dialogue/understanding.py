@@ -269,7 +269,7 @@ def _commands(
     elif routed.intent is Intent.HANDOFF:
         commands.append(Handoff(reason=rest))
     elif routed.intent in SERVICE_INTENTS:
-        commands += _errands(rest, state, classifier)
+        commands += _errands(rest, state, classifier, _ERRANDS[routed.intent])
     elif routed.intent in SHOPPING_INTENTS or routed.intent is Intent.POLICY_QUESTION:
         commands.append(Shop(act=_SHOP_ACTS[routed.intent], query=rest))
     elif routed.intent is Intent.SMALL_TALK:
@@ -288,8 +288,11 @@ def _commands(
     return commands
 
 
-def _errands(text: str, state: DialogueState, classifier: EmbeddingIntentClassifier | None) -> list[Command]:
-    """One StartErrand per errand and order: "cancel #W1 and #W2" is two, "return the lamp and the vase" one."""
+def _errands(
+    text: str, state: DialogueState, classifier: EmbeddingIntentClassifier | None, whole: Errand
+) -> list[Command]:
+    """One StartErrand per errand and order: "cancel #W1 and #W2" is two, "return the lamp and the vase" one.
+    `whole` is the errand of the whole message, for when no clause names one on its own."""
     errands: list[StartErrand] = []
     for clause in (c for c in _CLAUSES.split(text) if c and c.strip()):
         kind = _ERRANDS.get(route_intent(clause, DialogueState(language=state.language), classifier).intent)
@@ -303,6 +306,9 @@ def _errands(text: str, state: DialogueState, classifier: EmbeddingIntentClassif
                 continue
         if kind is not None:
             errands += [StartErrand(errand=kind, order_id=order_id, items=items) for order_id in order_ids or [None]]
+    if not errands:
+        ids = extract(text).order_ids
+        errands = [StartErrand(errand=whole, order_id=ids[0] if ids else None, items=_items(text))]
     # One order named once is every errand's ("return the lamp and the vase from #W1"); the same errand on the same
     # order is one errand with all its items.
     named = {e.order_id for e in errands if e.order_id}
@@ -323,7 +329,10 @@ def _items(clause: str) -> list[str]:
     words = _ERRAND_WORDS.sub(" ", words)
     item = re.sub(r"[\s#,.!?;:，。！？]+", " ", words).strip()
     item = re.sub(r"^((a|an|and|of|to|i|in|on|with|all)\b\s*)+", "", item, flags=re.I).strip()
-    return [item] if item and not re.fullmatch(r"[\W\d]*", item) else []
+    # What is left of a long sentence is not an item's description ("make go away i can't afford month").
+    if not item or re.fullmatch(r"[\W\d]*", item) or len(item.split()) > 4 or len(item) > 30:
+        return []
+    return [item]
 
 
 def _correction(text: str) -> SetSlot | None:
