@@ -82,7 +82,14 @@ def emit(obj: dict[str, Any]) -> None:
 
 # Each module in assistant/commands/ has `register(app, eval_app)`; the list is the whole command surface.
 COMMAND_MODULES: tuple[str, ...] = (
-    "store", "catalog", "serve", "personalization", "chat", "moderation", "keys", "eval_all",
+    "store",
+    "catalog",
+    "serve",
+    "personalization",
+    "chat",
+    "moderation",
+    "keys",
+    "eval_all",
 )
 
 

@@ -250,10 +250,32 @@ def test_an_identity_with_small_talk_is_an_identification() -> None:
     assert SetSlot(slot="last_name", value="Lopez") in reading.understanding.commands
 
 
-def test_unclear_answers_are_not_sure() -> None:
-    reading = read("hmm what was it again", WAITING)
-    assert not reading.sure
-    assert reading.understanding.source == "rules"
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("hmm what was it again", WAITING),
+        ("the art theme please", WAITING),
+        ("hmm what was it again", None),
+        ("scrap #W6436609", None),
+    ],
+)
+def test_guesses_are_not_sure(text: str, state: DialogueState | None) -> None:
+    assert not read(text, state).sure
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("cancel #W6436609", None),
+        ("yes", PROPOSED),
+        ("thanks!", WAITING),
+        ("wireless earbuds under $50", None),
+        ("蓝牙耳机", None),
+        ("john smith 12345", WAITING),
+    ],
+)
+def test_rules_are_sure_of_plain_messages(text: str, state: DialogueState | None) -> None:
+    assert read(text, state).sure
 
 
 def test_out_of_scope_stays_out_of_scope() -> None:

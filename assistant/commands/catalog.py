@@ -71,8 +71,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             raise UserError("the catalog is empty; pass --catalog PATH or run `commerce-assistant ingest` first")
         searcher.search("warm up", k=1)
         results = evaluate(lambda q: [h.product.id for h in searcher.search(q, k=max(k, 50))], judged)
-        metrics: dict[str, Any] = {**summarise(results), "products": runtime.catalog.count(),
-                                   "embedder": runtime.embedder.name}
+        metrics: dict[str, Any] = {
+            **summarise(results),
+            "products": runtime.catalog.count(),
+            "embedder": runtime.embedder.name,
+        }
         if ingested is not None:
             metrics["ingest"] = {key: v for key, v in ingested.items() if key != "rejected"}
         report = write_report(results, metrics, out)
@@ -111,8 +114,7 @@ def _search_function(runtime: Any, user: str | None):  # type: ignore[no-untyped
 
 def hit_json(hit: Any) -> dict[str, Any]:
     p = hit.product
-    return {"id": p.id, "title": p.title, "price": p.price, "currency": p.currency, "score": hit.score,
-            "why": hit.why}
+    return {"id": p.id, "title": p.title, "price": p.price, "currency": p.currency, "score": hit.score, "why": hit.why}
 
 
 def _print_hits(query: str, hits: list[Any]) -> None:

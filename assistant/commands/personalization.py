@@ -133,7 +133,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             raise UserError(str(exc)) from exc
         runtime = _runtime()
         summary = run_recommend_eval(
-            runtime.settings.data_dir / "eval-recommend", out.expanduser(), runtime.embedder, config,
+            runtime.settings.data_dir / "eval-recommend",
+            out.expanduser(),
+            runtime.embedder,
+            config,
             progress=lambda msg: typer.echo(msg, err=True),
         )
         emit(summary)

@@ -71,13 +71,13 @@ class Confirm(BaseModel):
 
 
 class Deny(BaseModel):
-    """"No" to the proposal on the table: nothing changes, the errand stays open for a correction."""
+    """ "No" to the proposal on the table: nothing changes, the errand stays open for a correction."""
 
     kind: Literal["deny"] = "deny"
 
 
 class CancelErrand(BaseModel):
-    """"Never mind", "start over", "forget it": the errand in progress ends without any change."""
+    """ "Never mind", "start over", "forget it": the errand in progress ends without any change."""
 
     kind: Literal["cancel_errand"] = "cancel_errand"
 

@@ -79,6 +79,26 @@ def state_view(state: DialogueState, store: StoreTools | None, last_reply: str |
     )
 
 
+MAX_COMMANDS = 8
+
+
+def model_schema() -> dict[str, object]:
+    """`commands.json_schema()` as the model answers it: without `source` (ours to set); each command's `kind`
+    required, so that the grammar has the model name the command first (an optional key comes after the required
+    ones); one to `MAX_COMMANDS` commands, so that a small model repeating itself stops there."""
+    schema = json_schema()
+    properties = schema["properties"]
+    definitions = schema["$defs"]
+    assert isinstance(properties, dict) and isinstance(definitions, dict)
+    properties.pop("source", None)
+    properties["commands"] = {**properties["commands"], "minItems": 1, "maxItems": MAX_COMMANDS}
+    schema["required"] = ["commands"]
+    for definition in definitions.values():
+        if "kind" in definition.get("properties", {}):
+            definition["required"] = ["kind", *(r for r in definition.get("required", []) if r != "kind")]
+    return schema
+
+
 class ModelUnderstanding:
     """Asks `llm` for the commands of a message; None whenever the answer is not a valid `Understanding`."""
 
@@ -87,7 +107,7 @@ class ModelUnderstanding:
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
         self.prompt = load_prompt("understand")
-        self.schema = json_schema()
+        self.schema = model_schema()
 
     def understand(self, message: str, view: StateView) -> Understanding | None:
         messages = self.prompt.messages(state=view.model_dump_json(exclude_none=True), message=message)

@@ -185,6 +185,10 @@ _ERRAND_WORDS = re.compile(
 _ITEM_TAIL = re.compile(
     r"\s*(\bfor\b|\bbecause\b|\bsince\b|\bas\b|\bto (a|an|the)\b|\bfrom\b|\binto\b|换成|因为).*$", re.I
 )
+# What a short noun phrase does not hold: an order id, a question word, a pronoun.
+_NOT_A_PRODUCT = _rx(
+    r"\bW\d{7}\b|\b(what|which|how|why|when|where|who|again|it|that|this)\b|\?", r"什么|怎么|为什么|吗"
+)
 _THANKS = _rx(r"\b(thanks?|thank you|thx|cheers)\b", r"谢")
 _BYE = _rx(
     r"\b(bye|goodbye|see you|have a (nice|good|great) (day|one|evening)|that'?s (all|it|everything))\b",
@@ -221,7 +225,11 @@ def read(
 
     commands = _commands(text, state, routed, slots, classifier)
     routed, slots = _first_errand_view(commands, routed, slots, state)
-    sure = bool(commands) and not isinstance(commands[0], Clarify) and routed.confidence > 0.45
+    # Not sure: nothing read, or only a guess (no rule matched, or a weak nearest example).
+    guessed = routed.matched in ((), ("embedding",)) and routed.confidence < 0.6
+    if guessed and routed.intent is Intent.PRODUCT_SEARCH and not _NOT_A_PRODUCT.search(text):
+        guessed = False  # a short noun phrase ("wireless earbuds") is a search
+    sure = bool(commands) and not isinstance(commands[0], Clarify) and not guessed and routed.confidence > 0.45
     return Reading(Understanding(commands=commands, source="rules"), routed, slots, sure)
 
 
@@ -261,7 +269,7 @@ def _commands(
     elif routed.intent is Intent.HANDOFF:
         commands.append(Handoff(reason=rest))
     elif routed.intent in SERVICE_INTENTS:
-        commands += _errands(rest, state, classifier)
+        commands += _errands(rest, state, classifier, _ERRANDS[routed.intent])
     elif routed.intent in SHOPPING_INTENTS or routed.intent is Intent.POLICY_QUESTION:
         commands.append(Shop(act=_SHOP_ACTS[routed.intent], query=rest))
     elif routed.intent is Intent.SMALL_TALK:
@@ -270,6 +278,9 @@ def _commands(
         commands.append(OutOfScope())
     elif answer is not None:
         commands.append(answer)
+    elif not slots.as_updates() and route_intent(rest).intent is Intent.SMALL_TALK:
+        # "thanks!" while a question is open: small talk, not an answer to it.
+        commands.append(ChitChat(act=_chit_chat_act(rest)))
     # A question names things ("which card...?"): only who the customer is and which order count as values there.
     commands += _slot_commands(slots, commands, values=not isinstance(info, AskInfo))
     if not commands:
@@ -277,8 +288,11 @@ def _commands(
     return commands
 
 
-def _errands(text: str, state: DialogueState, classifier: EmbeddingIntentClassifier | None) -> list[Command]:
-    """One StartErrand per errand and order: "cancel #W1 and #W2" is two, "return the lamp and the vase" one."""
+def _errands(
+    text: str, state: DialogueState, classifier: EmbeddingIntentClassifier | None, whole: Errand
+) -> list[Command]:
+    """One StartErrand per errand and order: "cancel #W1 and #W2" is two, "return the lamp and the vase" one.
+    `whole` is the errand of the whole message, for when no clause names one on its own."""
     errands: list[StartErrand] = []
     for clause in (c for c in _CLAUSES.split(text) if c and c.strip()):
         kind = _ERRANDS.get(route_intent(clause, DialogueState(language=state.language), classifier).intent)
@@ -292,6 +306,9 @@ def _errands(text: str, state: DialogueState, classifier: EmbeddingIntentClassif
                 continue
         if kind is not None:
             errands += [StartErrand(errand=kind, order_id=order_id, items=items) for order_id in order_ids or [None]]
+    if not errands:
+        ids = extract(text).order_ids
+        errands = [StartErrand(errand=whole, order_id=ids[0] if ids else None, items=_items(text))]
     # One order named once is every errand's ("return the lamp and the vase from #W1"); the same errand on the same
     # order is one errand with all its items.
     named = {e.order_id for e in errands if e.order_id}
@@ -312,7 +329,10 @@ def _items(clause: str) -> list[str]:
     words = _ERRAND_WORDS.sub(" ", words)
     item = re.sub(r"[\s#,.!?;:，。！？]+", " ", words).strip()
     item = re.sub(r"^((a|an|and|of|to|i|in|on|with|all)\b\s*)+", "", item, flags=re.I).strip()
-    return [item] if item and not re.fullmatch(r"[\W\d]*", item) else []
+    # What is left of a long sentence is not an item's description ("make go away i can't afford month").
+    if not item or re.fullmatch(r"[\W\d]*", item) or len(item.split()) > 4 or len(item) > 30:
+        return []
+    return [item]
 
 
 def _correction(text: str) -> SetSlot | None:

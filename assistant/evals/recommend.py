@@ -162,9 +162,9 @@ def _top_up(items: list[str], fallback: list[str], k: int) -> list[str]:
 
 def baselines(train: pd.DataFrame, users: list[str], personalization: Personalization, k: int) -> dict[str, Recs]:
     counts = train.assign(pid=train["product_id"].astype(str), uid=train["household_id"].astype(str))
-    popular = (
-        counts.groupby("pid").size().reset_index(name="n").sort_values(["n", "pid"], ascending=[False, True])
-    )["pid"].tolist()
+    popular = (counts.groupby("pid").size().reset_index(name="n").sort_values(["n", "pid"], ascending=[False, True]))[
+        "pid"
+    ].tolist()
     per_user = counts.groupby(["uid", "pid"]).size().reset_index(name="n")
     per_user = per_user.sort_values(["uid", "n", "pid"], ascending=[True, False, True])
     history = {uid: group for uid, group in per_user.groupby("uid")}
@@ -241,7 +241,10 @@ def _plot(results: dict[str, dict[str, float]], out_dir: Path) -> Path:
 
 
 def run_recommend_eval(
-    work_dir: Path, out_dir: Path, embedder: Embedder, config: RecommendEvalConfig,
+    work_dir: Path,
+    out_dir: Path,
+    embedder: Embedder,
+    config: RecommendEvalConfig,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, Any]:
     """Runs the whole evaluation in a fresh `work_dir`; writes the report to `out_dir`; returns the summary."""
@@ -256,10 +259,7 @@ def run_recommend_eval(
     personalization = Personalization(engine, store.client, store, work_dir, vector_flush_interval_s=0)
     events, seconds = replay(personalization, train, config.batch)
     known = {p.id for p in catalog}
-    truth = {
-        str(uid): set(group["product_id"].astype(str))
-        for uid, group in test.groupby("household_id")
-    }
+    truth = {str(uid): set(group["product_id"].astype(str)) for uid, group in test.groupby("household_id")}
     users = sorted(truth)
     cutoff_ts = pd.Timestamp(config.cutoff).timestamp()
     recs = baselines(train, users, personalization, config.k)
@@ -276,10 +276,15 @@ def run_recommend_eval(
     best = results[best_name][recall_key]
     summary: dict[str, Any] = {
         "data": {
-            "households_sampled": config.households or "all", "seed": config.seed,
-            "training_events_of": config.train_on, "cutoff": config.cutoff,
-            "test_weeks": config.test_weeks, "test_households": len(users), "catalog_products": len(known),
-            "training_events": events, "test_transactions": len(test),
+            "households_sampled": config.households or "all",
+            "seed": config.seed,
+            "training_events_of": config.train_on,
+            "cutoff": config.cutoff,
+            "test_weeks": config.test_weeks,
+            "test_households": len(users),
+            "catalog_products": len(known),
+            "training_events": events,
+            "test_transactions": len(test),
             "test_items_unseen_in_training": float(np.mean([len(t - known) / len(t) for t in truth.values()])),
             **repeat_ceiling(train, truth, config.k),
         },

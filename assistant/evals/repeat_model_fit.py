@@ -39,8 +39,16 @@ from retrieval.profiles import DAY, ProfileConfig
 from retrieval.recommend import RankWeights, RepeatModel, diverse
 
 FEATURES = (
-    "recent", "habit", "cadence", "repeat_rate", "popularity", "category",
-    "share", "recent_share", "switched", "variety",
+    "recent",
+    "habit",
+    "cadence",
+    "repeat_rate",
+    "popularity",
+    "category",
+    "share",
+    "recent_share",
+    "switched",
+    "variety",
 )
 
 
@@ -75,14 +83,24 @@ def repeat_features(before: pd.DataFrame, now: float, categories: pd.Series, con
         habit=0.5 ** (age / (config.history_half_life_days * DAY)),
         category=categories.reindex(before["pid"]).fillna("").to_numpy(),
     )
-    pairs = frame.groupby(["uid", "pid"]).agg(
-        n=("ts", "size"), recent=("recent", "sum"), habit=("habit", "sum"), first=("ts", "min"), last=("ts", "max"),
-        category=("category", "first"),
-    ).reset_index()
+    pairs = (
+        frame.groupby(["uid", "pid"])
+        .agg(
+            n=("ts", "size"),
+            recent=("recent", "sum"),
+            habit=("habit", "sum"),
+            first=("ts", "min"),
+            last=("ts", "max"),
+            category=("category", "first"),
+        )
+        .reset_index()
+    )
     # The household's products in the same category: how loyal it is to this one (`RepeatFeatures.of`).
-    shelf = pairs.groupby(["uid", "category"]).agg(
-        habit=("habit", "sum"), recent=("recent", "sum"), items=("pid", "size"), last=("last", "max")
-    ).reindex(pd.MultiIndex.from_frame(pairs[["uid", "category"]]))
+    shelf = (
+        pairs.groupby(["uid", "category"])
+        .agg(habit=("habit", "sum"), recent=("recent", "sum"), items=("pid", "size"), last=("last", "max"))
+        .reindex(pd.MultiIndex.from_frame(pairs[["uid", "category"]]))
+    )
     has = (pairs["category"] != "").to_numpy()
     buys = pairs.groupby("pid")["n"].sum()
     buyers = pairs.groupby("pid").size()
@@ -138,7 +156,11 @@ def fit(rows: pd.DataFrame, features: tuple[str, ...] = FEATURES) -> RepeatModel
 
 
 def recall_at(
-    rows: pd.DataFrame, scores: np.ndarray, truth: dict[str, set[str]], popular: list[str], k: int,
+    rows: pd.DataFrame,
+    scores: np.ndarray,
+    truth: dict[str, set[str]],
+    popular: list[str],
+    k: int,
     diverse: Callable[[list[str]], list[str]] | None = None,
 ) -> float:
     """Mean recall@k of ranking each household's own products by `scores` (then `diverse`, which picks k of a
@@ -157,8 +179,13 @@ def recall_at(
 
 
 def validate(
-    purchases: pd.DataFrame, categories: pd.Series, brands: pd.Series, cutoff: str, weeks: int,
-    features: tuple[str, ...], max_share: float,
+    purchases: pd.DataFrame,
+    categories: pd.Series,
+    brands: pd.Series,
+    cutoff: str,
+    weeks: int,
+    features: tuple[str, ...],
+    max_share: float,
 ) -> dict[str, object]:
     start = pd.Timestamp(cutoff)
     fit_cutoffs = [str((start - pd.Timedelta(weeks=n * weeks)).date()) for n in (1, 2)]
@@ -176,10 +203,16 @@ def validate(
     fitted = recall_at(rows, score(model, rows), truth, popular, 20, cap)
     shipped = recall_at(rows, score(RepeatModel(), rows), truth, popular, 20, cap)
     return {
-        "validation_cutoff": cutoff, "fit_cutoffs": fit_cutoffs, "households": len(truth), "max_share": max_share,
-        "model": dataclasses.asdict(model), "recall@20_buy_again": round(buy_again, 4),
-        "recall@20_fitted": round(fitted, 4), "recall@20_shipped": round(shipped, 4),
-        "ratio_fitted": round(fitted / buy_again, 4), "ratio_shipped": round(shipped / buy_again, 4),
+        "validation_cutoff": cutoff,
+        "fit_cutoffs": fit_cutoffs,
+        "households": len(truth),
+        "max_share": max_share,
+        "model": dataclasses.asdict(model),
+        "recall@20_buy_again": round(buy_again, 4),
+        "recall@20_fitted": round(fitted, 4),
+        "recall@20_shipped": round(shipped, 4),
+        "ratio_fitted": round(fitted / buy_again, 4),
+        "ratio_shipped": round(shipped / buy_again, 4),
     }
 
 
@@ -190,7 +223,9 @@ def main() -> None:
     parser.add_argument("--validate", default=None, help="Validation cutoffs (comma-separated): score fits before.")
     parser.add_argument("--features", default=",".join(FEATURES), help="The features to fit (the others get 0).")
     parser.add_argument(
-        "--max-share", type=float, default=RankWeights().max_share,
+        "--max-share",
+        type=float,
+        default=RankWeights().max_share,
         help="The recommender's brand/category cap on the validated lists (1: none); buy-again is not capped.",
     )
     parser.add_argument("--households", type=int, default=0, help="Random sample of households (0: all).")
@@ -209,20 +244,34 @@ def main() -> None:
         ]
         for result in results:
             print(json.dumps(result))
-        print(json.dumps({
-            "features": features,
-            **{f"mean_{key}": round(float(np.mean([r[key] for r in results])), 4)
-               for key in ("ratio_fitted", "ratio_shipped")},
-        }))
+        print(
+            json.dumps(
+                {
+                    "features": features,
+                    **{
+                        f"mean_{key}": round(float(np.mean([r[key] for r in results])), 4)
+                        for key in ("ratio_fitted", "ratio_shipped")
+                    },
+                }
+            )
+        )
         return
     cutoffs = args.cutoffs.split(",")
     rows = pd.concat([labelled_rows(purchases, c, args.weeks, categories)[0] for c in cutoffs])
     model = fit(rows, features)
     print(f"RepeatModel({', '.join(f'{k}={v}' for k, v in dataclasses.asdict(model).items())})")
-    print(json.dumps({
-        "cutoffs": cutoffs, "label_weeks": args.weeks, "households": args.households or "all",
-        "rows": len(rows), "positives": int(rows["bought"].sum()), "model": dataclasses.asdict(model),
-    }))
+    print(
+        json.dumps(
+            {
+                "cutoffs": cutoffs,
+                "label_weeks": args.weeks,
+                "households": args.households or "all",
+                "rows": len(rows),
+                "positives": int(rows["bought"].sum()),
+                "model": dataclasses.asdict(model),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

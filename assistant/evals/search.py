@@ -126,8 +126,15 @@ def write_report(results: Sequence[QueryResult], metrics: dict[str, object], out
     fig.savefig(figure, dpi=110)
     plt.close(fig)
     rows = [
-        [r.query, r.relevant, round(r.ndcg10, 4), round(r.recall10, 4), round(r.recall50, 4), r.p10,
-         round(r.latency_ms, 1)]
+        [
+            r.query,
+            r.relevant,
+            round(r.ndcg10, 4),
+            round(r.recall10, 4),
+            round(r.recall50, 4),
+            r.p10,
+            round(r.latency_ms, 1),
+        ]
         for r in sorted(results, key=lambda r: r.query)
     ]
     report = Report(
