@@ -301,6 +301,15 @@ def test_real_variant_questions_list_the_item_the_task_wants(
     grounded(draft)
 
 
+def test_an_order_found_by_the_end_of_its_number(retail: StoreAnswers) -> None:
+    """tau-bench dev: Aarav Davis knows only that the order number ends in 66."""
+    en = ask(retail, "order_details", user="aarav_davis_4756", about="the order whose number ends in 66")
+    assert en.actions[0].arguments == {"order_id": "#W7430166"}
+    zh = ask(retail, "order_details", "zh", user="aarav_davis_4756", about="尾号66的订单")
+    assert list(zh.facts.orders) == ["#W7430166"]
+    grounded(en)
+
+
 def test_a_refund_question_names_the_gift_card_the_customer_chose(retail: StoreAnswers) -> None:
     """tau-bench dev: Olivia Ito asks where a refund of #W5866402 can go, then picks her gift card."""
     draft = ask(

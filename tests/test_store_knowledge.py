@@ -278,9 +278,33 @@ def test_limits_agree_with_the_tools_on_every_order(sample: StoreKnowledge) -> N
                 code = "ok"
             except PolicyError as exc:
                 code = exc.code
-            assert (code != "invalid_status") == limits.allowed, (order_id, action, code)
+            if limits.allowed:
+                assert code not in ("invalid_status", "payment_method_not_allowed"), (order_id, action, code)
+            else:
+                assert code == limits.refusal_code == "invalid_status", (order_id, action, code)
             checked += 1
     assert checked == len(orders) * len(ACTION_STATUS) == 120
+
+
+def test_a_payment_changes_once(tmp_path: Path) -> None:
+    knowledge = StoreKnowledge(_store(SAMPLE_STORE_DIR, tmp_path / "store.db"))
+    before = knowledge.errand_limits("#S6104376", "modify_pending_order_payment", acting_user=MIA)
+    assert before.allowed
+    StoreTools(knowledge.db).modify_pending_order_payment("#S6104376", "paypal_5513686", acting_user=MIA)
+    after = knowledge.errand_limits("#S6104376", "modify_pending_order_payment", acting_user=MIA)
+    assert not after.allowed and after.refusal_code == "payment_method_not_allowed"
+    assert after.refusal == "This order's payment has already changed and cannot change again."
+    again = refused(
+        "payment_method_not_allowed",
+        lambda: StoreTools(knowledge.db).modify_pending_order_payment(
+            "#S6104376", "credit_card_3642964", acting_user=MIA
+        ),
+    )
+    assert again.message == after.refusal
+    # The order is still pending: cancelling it stays possible, and refunds what PayPal paid.
+    cancel = knowledge.errand_limits("#S6104376", "cancel_pending_order", acting_user=MIA)
+    assert cancel.allowed and cancel.refund is not None
+    assert [(p.method_id, p.amount) for p in cancel.refund.refunds] == [("paypal_5513686", 415.33)]
 
 
 def test_real_tasks_refund_where_the_route_allows(retail: StoreKnowledge, shared_data: Path) -> None:

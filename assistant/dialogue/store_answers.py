@@ -21,6 +21,7 @@ from assistant.dialogue.references import descriptive_words
 from assistant.dialogue.response import Action
 from assistant.dialogue.templates import money, render, status_text, stock
 from assistant.store.knowledge import (
+    OrderDetails,
     OrderMatch,
     RefundRoute,
     StoreKnowledge,
@@ -73,6 +74,7 @@ _STATUS_WORDS = (
     (re.compile(r"\breturn(ed| requested)\b|已申请退货", re.I), (RETURN_REQUESTED,)),
     (re.compile(r"\bexchange(d| requested)\b|已申请换货", re.I), (EXCHANGE_REQUESTED,)),
 )  # fmt: skip
+_ID_ENDING = re.compile(r"\bend(?:s|ing)?\s+(?:in|with)\s+(\d{1,7})\b|尾号(?:是|为)?\s*(\d{1,7})", re.I)
 _RECENT = re.compile(r"\b(most recent|recent|latest|newest|last)\b|最近|最新|上一个|刚下的", re.I)
 _CHEAPEST = re.compile(r"\b(cheapest|cheaper|lowest[- ]priced?|least expensive|cheap)\b|最便宜|便宜", re.I)
 _PRICIEST = re.compile(r"\b(most expensive|priciest|pricier|dearest)\b|最贵|贵的", re.I)
@@ -115,7 +117,8 @@ def errand_named(text: str) -> Errand | None:
 
 def _contents(text: str) -> str:
     """What a description says about an order's contents, without its status, recency and price words."""
-    for pattern in (*(p for p, _ in _STATUS_WORDS), _RECENT, _CHEAPEST, _PRICIEST, _LARGER, _SMALLER, _IN_STOCK):
+    patterns = (*(p for p, _ in _STATUS_WORDS), _ID_ENDING, _RECENT, _CHEAPEST, _PRICIEST, _LARGER, _SMALLER, _IN_STOCK)
+    for pattern in patterns:
         text = pattern.sub(" ", text)
     return english_words(text)
 
@@ -165,7 +168,7 @@ class StoreAnswers:
         if not every:
             return Draft(render("no_orders", lang))
         # "my orders" describes none in particular; "the delivered one", "the lamp", "my latest" do.
-        if not (statuses_named(about) or words(_contents(about)) or _RECENT.search(about)):
+        if not (statuses_named(about) or words(_contents(about)) or _RECENT.search(about) or _ID_ENDING.search(about)):
             about = ""
         matches = self._matches(ask, about)
         if about and not matches:
@@ -198,11 +201,11 @@ class StoreAnswers:
                     tracking=tracking,
                 ).strip(),
                 render("info_ships_to", lang, order_id=order.order_id, address=order.address.one_line()),
-                self._payments_text(order, lang),
+                _payments_text(details, lang),
             )
         )
         draft = _draft(text, "get_order_details", {"order_id": order.order_id}, [order], {"status": order.status})
-        draft.facts.amounts |= self._payment_facts(order)
+        draft.facts.amounts |= _payment_facts(details)
         return draft
 
     def _order_address(self, command: AskInfo, ask: _Ask) -> Draft:
@@ -216,33 +219,16 @@ class StoreAnswers:
         order = self._order(command, ask)
         if isinstance(order, Draft):
             return order
+        details = self.knowledge.order_details(order.order_id, acting_user=ask.user_id)
         draft = _draft(
-            self._payments_text(order, ask.language),
+            _payments_text(details, ask.language),
             "get_order_details",
             {"order_id": order.order_id},
             [order],
             {"payment_methods": [t.payment_method_id for t in order.payment_history]},
         )
-        draft.facts.amounts |= self._payment_facts(order)
+        draft.facts.amounts |= _payment_facts(details)
         return draft
-
-    def _payments_text(self, order: Order, lang: str) -> str:
-        details = self.knowledge.order_details(order.order_id, acting_user=order.user_id)
-        lines = [
-            render(
-                "info_paid_line" if p.transaction_type == "payment" else "info_refunded_line",
-                lang,
-                amount=money(p.amount),
-                method=_method(p.method, lang) if p.method else p.payment_method_id,
-            )
-            for p in details.payments
-        ]
-        return render("info_paid_with", lang, order_id=order.order_id, payments=_list(lines, lang))
-
-    def _payment_facts(self, order: Order) -> set[float]:
-        """The amounts a payments text states: the transactions, and the balance of a gift card it names."""
-        details = self.knowledge.order_details(order.order_id, acting_user=order.user_id)
-        return {p.amount for p in details.payments} | _balances([p.method for p in details.payments if p.method])
 
     # --- money ---------------------------------------------------------------------------------------------------
     def _refund_destination(self, command: AskInfo, ask: _Ask) -> Draft:
@@ -421,8 +407,13 @@ class StoreAnswers:
     # --- resolving -----------------------------------------------------------------------------------------------
     def _matches(self, ask: _Ask, about: str) -> list[OrderMatch]:
         """The customer's orders a description names, by contents and status; newest first."""
+        ending = _ID_ENDING.search(about)
         return self.knowledge.find_orders(
-            ask.user_id, acting_user=ask.user_id, about=_contents(about), statuses=statuses_named(about)
+            ask.user_id,
+            acting_user=ask.user_id,
+            about=_contents(about),
+            statuses=statuses_named(about),
+            id_ending=next(g for g in ending.groups() if g) if ending else None,
         )
 
     def _order(self, command: AskInfo, ask: _Ask) -> Order | Draft:
@@ -488,7 +479,6 @@ def _variant_query(about: str, product: StoreProduct, current: OrderItem | None)
     step = (1 if _LARGER.search(about) else -1 if _SMALLER.search(about) else 0) if option else 0
     return VariantQuery(
         values=values,
-        relative_to=current.item_id if current else None,
         step=step,
         step_option=option if step else None,
         available_only=bool(_IN_STOCK.search(about)) and not _CHEAPEST.search(about),
@@ -543,6 +533,24 @@ def _refund_text(route: RefundRoute, lang: str) -> str:
 
 def _list(parts: Iterable[str], lang: str) -> str:
     return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def _payments_text(details: OrderDetails, lang: str) -> str:
+    lines = [
+        render(
+            "info_paid_line" if p.transaction_type == "payment" else "info_refunded_line",
+            lang,
+            amount=money(p.amount),
+            method=_method(p.method, lang) if p.method else p.payment_method_id,
+        )
+        for p in details.payments
+    ]
+    return render("info_paid_with", lang, order_id=details.order.order_id, payments=_list(lines, lang))
+
+
+def _payment_facts(details: OrderDetails) -> set[float]:
+    """The amounts a payments text states: the transactions, and the balance of a gift card it names."""
+    return {p.amount for p in details.payments} | _balances([p.method for p in details.payments if p.method])
 
 
 def _method(method: PaymentMethod, lang: str) -> str:

@@ -42,6 +42,7 @@ from assistant.store.policy import (
     require_action_status,
     require_own_account,
     require_own_order,
+    require_payment_unchanged,
 )
 
 # Words that say nothing about which order or item is meant ("the one with the lamp").
@@ -52,7 +53,8 @@ _STOPWORDS = frozenset((
     "you", "some", "any", "all", "every", "list", "show", "see", "tell", "about", "mine", "there", "do", "does",
     "did", "am", "are", "be", "been", "your", "we", "us", "its", "at", "by", "as", "if", "so", "just", "only",
     "still", "also", "now", "then", "how", "many", "much", "when", "why", "want", "would", "like", "need", "know",
-    "placed", "made", "purchased", "purchase", "purchases", "bought", "received", "account",
+    "placed", "made", "purchased", "purchase", "purchases", "received", "account", "whose", "number", "id",
+    "recently", "ago", "week", "month", "day", "yesterday", "today",
 ))  # fmt: skip
 # The store keeps no order dates. An order not yet shipped was placed after one already shipped, and one shipped
 # after one delivered; within a stage the account lists orders in the order it has them (later: newer).
@@ -91,13 +93,12 @@ class VariantQuery(BaseModel):
     """Which variants of a product are wanted.
 
     `values` are option values the customer named without saying which option ("blue", "XL"); `options` names the
-    option too. `relative_to` is an item id whose other options are kept where possible, and `step` moves the
-    option `step_option` (by default the product's size) that many sizes up (+) or down (-) from that item.
+    option too. `step` moves the option `step_option` (by default the product's size) that many sizes up (+) or
+    down (-) from the customer's item (`current` of `StoreKnowledge.variants`).
     """
 
     values: list[str] = Field(default_factory=list)
     options: dict[str, str] = Field(default_factory=dict)
-    relative_to: str | None = None
     step: int = 0
     step_option: str | None = None
     available_only: bool = False
@@ -156,6 +157,7 @@ class ErrandLimits(BaseModel):
     allowed: bool
     refusal: str | None = None  # the policy's reason, English and Chinese, when not allowed
     refusal_zh: str | None = None
+    refusal_code: str | None = None  # the code the tools refuse it with
     once_per_order: bool = False
     reasons: list[str] = Field(default_factory=list)  # the accepted cancel reasons
     refund: RefundRoute | None = None
@@ -172,7 +174,8 @@ class StoreKnowledge:
     def orders(self, user_id: str, *, acting_user: str | None) -> list[Order]:
         """The customer's orders, newest first as far as the store can tell (see `_STAGE`)."""
         user = self._user(user_id, acting_user)
-        found = [order for order in (self.db.order(o) for o in user.orders) if order is not None]
+        by_id = self.db.orders_by_id(user.orders)
+        found = [by_id[o] for o in dict.fromkeys(user.orders) if o in by_id]
         position = {order.order_id: i for i, order in enumerate(found)}
         return sorted(found, key=lambda o: (_STAGE.get(o.status, 2), -position[o.order_id]))
 
@@ -183,12 +186,18 @@ class StoreKnowledge:
         acting_user: str | None,
         about: str | None = None,
         statuses: Iterable[str] = (),
+        id_ending: str | None = None,
     ) -> list[OrderMatch]:
-        """The customer's orders holding what `about` describes (product name, description words, option values)
-        and in one of `statuses` (any when empty), newest first. Only the best-matching orders are returned: "the
-        blue lamp" prefers an order with a blue lamp to one with a white lamp and a blue bottle."""
+        """The customer's orders holding what `about` describes (product name, description words, option values),
+        in one of `statuses` (any when empty) and with an id ending in `id_ending` ("the number ends in 66"), newest
+        first. Only the best-matching orders are returned: "the blue lamp" prefers an order with a blue lamp to one
+        with a white lamp and a blue bottle."""
         wanted = set(statuses)
-        orders = [o for o in self.orders(user_id, acting_user=acting_user) if not wanted or o.status in wanted]
+        orders = [
+            o
+            for o in self.orders(user_id, acting_user=acting_user)
+            if (not wanted or o.status in wanted) and o.order_id.endswith(id_ending or "")
+        ]
         if not words(about or ""):
             return [OrderMatch(order=o) for o in orders]
         products = self._products({i.product_id for o in orders for i in o.items})
@@ -279,8 +288,9 @@ class StoreKnowledge:
 
     # policy limits
     def errand_limits(self, order_id: str, action: str, *, acting_user: str | None) -> ErrandLimits:
-        """Whether the order's status allows `action`, and the limits to state up front: items change once per
-        order, one exchange per order, the accepted cancel reasons, where a refund goes."""
+        """Whether the order's status allows `action` (and, for a payment change, that the payment has not changed
+        yet), and the limits to state up front: items change once per order, one exchange per order, the accepted
+        cancel reasons, where a refund goes."""
         if action not in ACTION_STATUS:
             raise PolicyError("unknown_action", f"{action} is not something I can do.", f"我无法执行 {action}。")
         order = self._order(order_id, acting_user)
@@ -294,19 +304,28 @@ class StoreKnowledge:
         )
         try:
             require_action_status(order, action)
+            if action == "modify_pending_order_payment":
+                require_payment_unchanged(order)
         except PolicyError as exc:
-            limits.allowed, limits.refusal, limits.refusal_zh = False, exc.message, exc.message_zh
+            limits.allowed, limits.refusal, limits.refusal_zh, limits.refusal_code = (
+                False,
+                exc.message,
+                exc.message_zh,
+                exc.code,
+            )
             return limits
         limits.refund = self.refund_route(order.order_id, action, acting_user=acting_user)
         return limits
 
     # products (public catalog data: no identity needed)
     def find_products(self, about: str) -> list[StoreProduct]:
-        """Product types whose name (or description) `about` names, best first."""
+        """The product types whose name (or description) `about` names best; several when they tie."""
         query = words(about)
         if not query:
             return []
-        scored = [(len(query & words(p.name)) * 2 + len(query & words(p.description or "")), p) for p in self._all()]
+        scored = [
+            (len(query & words(p.name)) * 2 + len(query & words(p.description or "")), p) for p in self.db.products()
+        ]
         best = max((score for score, _ in scored), default=0)
         return [p for score, p in scored if best and score == best]
 
@@ -361,11 +380,7 @@ class StoreKnowledge:
         return require_own_order(self.db.order(order_id), order_id, acting_user)
 
     def _products(self, product_ids: Iterable[str]) -> dict[str, StoreProduct]:
-        found = {pid: self.db.product(pid) for pid in product_ids}
-        return {pid: p for pid, p in found.items() if p is not None}
-
-    def _all(self) -> list[StoreProduct]:
-        return self.db.products()
+        return self.db.products_by_id(product_ids)
 
 
 def _item_score(item: OrderItem, about: str, product: StoreProduct | None) -> int:

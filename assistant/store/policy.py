@@ -108,6 +108,17 @@ def require_action_status(order: Order, action: str) -> None:
     require_status(order, allowed, participle)
 
 
+def require_payment_unchanged(order: Order) -> None:
+    """A pending order's payment method changes once: its history must still be the one original payment."""
+    history = order.payment_history
+    if len(history) != 1 or history[0].transaction_type != "payment":
+        raise PolicyError(
+            "payment_method_not_allowed",
+            "This order's payment has already changed and cannot change again.",
+            "该订单的支付方式已经更改过，不能再次更改。",
+        )
+
+
 def require_reason(reason: str) -> str:
     normalized = reason.strip().lower()
     if normalized not in CANCEL_REASONS:

@@ -42,6 +42,7 @@ from assistant.store.policy import (
     require_own_account,
     require_own_order,
     require_payment_method,
+    require_payment_unchanged,
     require_reason,
     require_refund_target,
     require_swaps,
@@ -522,13 +523,8 @@ class StoreTools:
     def _plan_payment(self, args: PaymentArgs, acting_user: str, conn: Connection) -> _Plan:
         order, user = self._own_order(args.order_id, acting_user, conn)
         require_action_status(order, "modify_pending_order_payment")
+        require_payment_unchanged(order)
         history = order.payment_history
-        if len(history) != 1 or history[0].transaction_type != "payment":
-            raise PolicyError(
-                "payment_method_not_allowed",
-                "This order's payment has already changed and cannot change again.",
-                "该订单的支付方式已经更改过，不能再次更改。",
-            )
         old_id, amount = history[0].payment_method_id, history[0].amount
         if args.payment_method_id == old_id:
             raise PolicyError(
