@@ -227,3 +227,25 @@ def test_sessions_saved_before_the_agenda_still_load() -> None:
     old = '{"language": "en", "slots": {"order_id": "#W1"}, "pending_intent": "cancel"}'
     state = DialogueState.model_validate_json(old)
     assert state.agenda == [] and state.asked == {} and state.open_question is None
+
+
+def test_no_open_question_makes_a_loop(retail_data_dir: Path) -> None:
+    """Whatever the question waiting (identity, order, reason, items, options, address, a yes), six messages that
+    answer nothing never get the same reply three times in a row, and nothing in the store changes."""
+    runtime = _runtime(retail_data_dir)
+    openers = [
+        "I want to return something",
+        "I want to cancel an order, email olivia.jackson2465@example.com",
+        "cancel order #W5663445, email olivia.jackson2465@example.com",
+        "return some items of order #W3895186, email olivia.jackson2465@example.com",
+        "exchange the Smart Watch of order #W3895186, email olivia.jackson2465@example.com",
+        "change the address of order #W2090453, email olivia.jackson2465@example.com",
+        "cancel order #W6116680, ordered by mistake, email olivia.jackson2465@example.com",
+        "我要取消订单 #W6975922，邮箱 olivia.jackson2465@example.com",
+    ]
+    before = {o: runtime.store.db.order(o) for o in ("#W5663445", "#W3895186", "#W2090453", "#W6116680", "#W6975922")}
+    for opener in openers:
+        replies = [r.reply for r in _talk(runtime, opener, *["hmm"] * 6)]
+        for n in range(len(replies) - 2):
+            assert len(set(replies[n : n + 3])) > 1, (opener, replies[n])
+    assert {o: runtime.store.db.order(o) for o in before} == before

@@ -8,6 +8,7 @@ is then repeated once, briefly.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,4 +57,18 @@ def remind(state: DialogueState, draft: Draft, language: str) -> Draft:
         state.open_question = None
         return draft
     draft.reply = f"{draft.reply}\n{render('resume', language, question=state.open_question.brief)}"
+    return draft
+
+
+def never_thrice(state: DialogueState, draft: Draft, language: str) -> Draft:
+    """Whatever answered the message: a reply the customer got twice in a row is not sent a third time; a person is
+    offered instead (the products and actions stay)."""
+    digest = hashlib.sha256(draft.reply.encode()).hexdigest()[:16]
+    if state.recent_replies[-2:] == [digest, digest]:
+        draft.reply = render("going_in_circles", language)
+        draft.prompt = None
+        # A "yes" now means a person, never a proposal that may still be on the table.
+        state.open_question = OpenQuestion(key=f"{PERSON}loop", brief=render("brief_person", language))
+        digest = hashlib.sha256(draft.reply.encode()).hexdigest()[:16]
+    state.recent_replies = [*state.recent_replies[-1:], digest]
     return draft

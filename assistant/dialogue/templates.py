@@ -151,6 +151,11 @@ _T: dict[str, dict[str, str]] = {
         "person? Say 'yes' for a human agent, or tell me what else I can do.",
         "zh": "本店政策不允许这样办理，我也无法破例。需要为您转接人工客服吗？需要请回答“是”，或告诉我还能帮您做什么。",
     },
+    "going_in_circles": {
+        "en": "We seem to be going in circles, sorry. Shall I connect you with a person? Say 'yes' for a human agent, "
+        "or 'start over' to begin again.",
+        "zh": "抱歉，我们好像在绕圈子。需要为您转接人工客服吗？需要请回答“是”，或说“重新开始”。",
+    },
     "resume": {"en": "Back to your request: {question}", "zh": "回到您的请求：{question}"},
     "errand_dropped": {
         "en": "OK, I've dropped that request — nothing was changed. What would you like to do?",
