@@ -98,7 +98,7 @@ class DialogueEngine:
         recommend: Recommend | None = None,
         generation: GenerationSettings | None = None,
         identity: IdentityGuard | None = None,
-        understanding: UnderstandingMode = "auto",
+        understanding: UnderstandingMode = "rules",
     ) -> None:
         self.sessions = sessions
         self.store = store
