@@ -115,6 +115,8 @@ class DialogueState(BaseModel):
     agenda: list[QueuedErrand] = Field(default_factory=list)
     open_question: OpenQuestion | None = None
     asked: dict[str, int] = Field(default_factory=dict)
+    # Digests of the last two replies' texts: a third identical reply in a row is never sent.
+    recent_replies: list[str] = Field(default_factory=list)
 
 
 class Message(BaseModel):

@@ -59,6 +59,23 @@ def test_yes_to_the_offer_of_a_person_hands_off_and_changes_nothing(retail_data_
     assert runtime.store.db.order("#W2079779").status == "pending"
 
 
+def test_a_refusal_asked_again_is_said_differently_then_a_person_is_offered(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    replies = _talk(
+        runtime,
+        "cancel order #W6015009, I ordered it by mistake. yara.sanchez4385@example.com",
+        "but I want to cancel order #W6015009, ordered by mistake",
+        "cancel #W6015009 please, it was a mistake",
+    )
+    assert [a.status for r in replies[:2] for a in r.actions] == ["refused", "refused"]
+    assert "As I said" in replies[1].reply and "Shall I connect you with a person" in replies[2].reply
+    assert len({r.reply for r in replies}) == 3
+    [zh, again] = _talk(
+        runtime, "取消订单 #W1713682，买错了，邮箱 isabella.sanchez6218@example.com", "我就是要取消订单 #W1713682"
+    )
+    assert "无法办理" in zh.reply and "如前所述" in again.reply
+
+
 def test_chinese_questions_never_come_back_word_for_word(retail_data_dir: Path) -> None:
     runtime = _runtime(retail_data_dir)
     replies = [r.reply for r in _talk(runtime, "我要取消订单 #W2493472，邮箱 ivan.kim1689@example.com", "嗯", "这个嘛")]
@@ -210,3 +227,25 @@ def test_sessions_saved_before_the_agenda_still_load() -> None:
     old = '{"language": "en", "slots": {"order_id": "#W1"}, "pending_intent": "cancel"}'
     state = DialogueState.model_validate_json(old)
     assert state.agenda == [] and state.asked == {} and state.open_question is None
+
+
+def test_no_open_question_makes_a_loop(retail_data_dir: Path) -> None:
+    """Whatever the question waiting (identity, order, reason, items, options, address, a yes), six messages that
+    answer nothing never get the same reply three times in a row, and nothing in the store changes."""
+    runtime = _runtime(retail_data_dir)
+    openers = [
+        "I want to return something",
+        "I want to cancel an order, email olivia.jackson2465@example.com",
+        "cancel order #W5663445, email olivia.jackson2465@example.com",
+        "return some items of order #W3895186, email olivia.jackson2465@example.com",
+        "exchange the Smart Watch of order #W3895186, email olivia.jackson2465@example.com",
+        "change the address of order #W2090453, email olivia.jackson2465@example.com",
+        "cancel order #W6116680, ordered by mistake, email olivia.jackson2465@example.com",
+        "我要取消订单 #W6975922，邮箱 olivia.jackson2465@example.com",
+    ]
+    before = {o: runtime.store.db.order(o) for o in ("#W5663445", "#W3895186", "#W2090453", "#W6116680", "#W6975922")}
+    for opener in openers:
+        replies = [r.reply for r in _talk(runtime, opener, *["hmm"] * 6)]
+        for n in range(len(replies) - 2):
+            assert len(set(replies[n : n + 3])) > 1, (opener, replies[n])
+    assert {o: runtime.store.db.order(o) for o in before} == before

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from assistant.dialogue.asking import remind
+from assistant.dialogue.asking import never_thrice, remind
 from assistant.dialogue.grounding import SentenceGuard
 from assistant.dialogue.handlers.base import Draft, Handler, Turn
 from assistant.dialogue.handlers.compare import CompareHandler
@@ -249,6 +249,7 @@ class DialogueEngine:
         if routed.intent not in SERVICE_INTENTS | {Intent.CONTINUE, Intent.HANDOFF}:
             # A digression in the middle of an errand: answered on its own, then the errand's question once more.
             draft = remind(state, draft, language)
+        draft = never_thrice(state, draft, language)
         timings["tools" if routed.intent in SERVICE_INTENTS | {Intent.CONTINUE, Intent.HANDOFF} else "retrieval"] = _ms(
             mark
         )

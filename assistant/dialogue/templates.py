@@ -141,6 +141,21 @@ _T: dict[str, dict[str, str]] = {
         "human agent, or 'start over' to begin again.",
         "zh": "抱歉，我还是没能明白您的意思。需要为您转接人工客服吗？需要请回答“是”，或说“重新开始”。",
     },
+    "refused_again": {
+        "en": "As I said, I can't do that: {reason} I can help with something else on your orders, or connect you with "
+        "a person.",
+        "zh": "如前所述，无法办理：{reason} 我可以帮您处理订单的其他事项，或为您转接人工客服。",
+    },
+    "refused_offer_person": {
+        "en": "The store's policy doesn't let me do that, and I can't make an exception. Shall I connect you with a "
+        "person? Say 'yes' for a human agent, or tell me what else I can do.",
+        "zh": "本店政策不允许这样办理，我也无法破例。需要为您转接人工客服吗？需要请回答“是”，或告诉我还能帮您做什么。",
+    },
+    "going_in_circles": {
+        "en": "We seem to be going in circles, sorry. Shall I connect you with a person? Say 'yes' for a human agent, "
+        "or 'start over' to begin again.",
+        "zh": "抱歉，我们好像在绕圈子。需要为您转接人工客服吗？需要请回答“是”，或说“重新开始”。",
+    },
     "resume": {"en": "Back to your request: {question}", "zh": "回到您的请求：{question}"},
     "errand_dropped": {
         "en": "OK, I've dropped that request — nothing was changed. What would you like to do?",

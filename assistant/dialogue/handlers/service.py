@@ -19,7 +19,7 @@ import re
 from typing import Any, TypeVar
 
 from assistant.dialogue import agenda
-from assistant.dialogue.asking import PERSON, Question, ask, forget_errand, remind
+from assistant.dialogue.asking import PERSON, REFUSED, Question, ask, forget_errand, remind
 from assistant.dialogue.commands import AskInfo, CancelErrand, Command, Confirm, Deny, SetSlot, StartErrand
 from assistant.dialogue.grounding import Facts
 from assistant.dialogue.handlers.base import Draft, Turn
@@ -252,6 +252,23 @@ class ServiceHandler:
         question = Question(key=key, first=first, choices=choices, brief=brief)
         return ask(turn.state, question, turn.language, lambda: self._transfer(turn))
 
+    def _refused(self, turn: Turn, action: str, args: dict[str, Any], exc: PolicyError) -> Draft:
+        """The policy's refusal; asked for the same thing again, said differently with what else there is, then
+        with a person offered (a refusal is never repeated word for word)."""
+        lang = turn.language
+        refusal = _refusal(action, args, exc, lang)
+        target = args.get("order_id") or args.get("user_id") or ""
+        question = Question(
+            key=f"{REFUSED}{action}:{exc.code}:{target}",
+            first=refusal.reply,
+            choices=render("refused_again", lang, reason=exc.text(lang)),
+            brief="",
+            offer="refused_offer_person",
+        )
+        draft = ask(turn.state, question, lang, lambda: self._transfer(turn))
+        draft.actions = refusal.actions + draft.actions
+        return draft
+
     def _transfer(self, turn: Turn) -> Draft:
         """Asked four times without an answer: a person takes over, and the errand and its agenda end here."""
         state = turn.state
@@ -373,7 +390,7 @@ class ServiceHandler:
             order = self.store.get_order_details(order_id, acting_user=user.user_id)
         except PolicyError as exc:
             slots.pop("order_id", None)
-            return self._finish(turn, _refusal("get_order_details", {"order_id": order_id}, exc, lang))
+            return self._finish(turn, self._refused(turn, "get_order_details", {"order_id": order_id}, exc))
         facts = Facts(orders={order.order_id: order.status}, amounts={i.price for i in order.items} | {order.total})
         if intent is Intent.ORDER_STATUS:
             draft = Draft(_status_text(order, lang), facts=facts)
@@ -566,7 +583,7 @@ class ServiceHandler:
             )
         except PolicyError as exc:
             if exc.code == "invalid_status":
-                return _refusal(action, base, exc, turn.language)
+                return self._refused(turn, action, base, exc)
         return None
 
     def _ask_address(self, turn: Turn, user: User, target: str) -> Draft:
@@ -649,7 +666,7 @@ class ServiceHandler:
             if ask_on and exc.code == ask_on[0]:
                 question = ask_on[1]
                 return self._ask(turn, question.key, question.first, question.choices, question.brief)
-            return self._finish(turn, _refusal(action, args, exc, lang))
+            return self._finish(turn, self._refused(turn, action, args, exc))
         summary = proposal.summary_zh if lang == "zh" else proposal.summary
         state.pending_action = PendingAction(
             name=action, arguments=proposal.arguments, summary=summary, intent=intent.value
@@ -709,7 +726,7 @@ class ServiceHandler:
             proposal = self.store.propose(pending.name, pending.arguments, state.verified_user_id)
             result = self.store.execute(proposal)
         except PolicyError as exc:
-            return self._finish(turn, _refusal(pending.name, pending.arguments, exc, lang))
+            return self._finish(turn, self._refused(turn, pending.name, pending.arguments, exc))
         after = ""
         facts = Facts()
         if result.order is not None:
