@@ -90,6 +90,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "moderation",
     "keys",
     "eval_all",
+    "roleplay",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, field_validator
@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     database_url: str | None = None
     llm_timeout_s: float = 30.0
+    # Who reads each message into commands: `rules` only; `model` (the LLM under a JSON schema) always; `auto` the
+    # rules, and the model where they are not sure. Without a model (or when it fails) the rules' reading stands.
+    # `rules` by default: the bundled 0.5B/1.5B read worse than the rules and take seconds (docs/understanding.md);
+    # `auto` is for a capable model on a server.
+    understanding: Literal["auto", "rules", "model"] = "rules"
     # Logs as JSON lines (with request ids) instead of plain text; to this file instead of stderr.
     log_json: bool = False
     log_file: Path | None = None

@@ -149,6 +149,7 @@ class Runtime:
             ],
             generation=GenerationSettings(timeout_s=self.settings.llm_timeout_s),
             identity=self.identity_guard,
+            understanding=self.settings.understanding,
         )
 
     @cached_property

@@ -76,6 +76,23 @@ class PendingAction(BaseModel):
     intent: str
 
 
+class QueuedErrand(BaseModel):
+    """An errand the customer asked for in the same message as another, waiting its turn on the agenda."""
+
+    errand: str  # an `Errand` of the typed commands ("cancel", "return", ...)
+    order_id: str | None = None
+    items: list[str] = Field(default_factory=list)  # the items as the customer described them
+    text: str = ""  # the customer's words, read again for its details (a reason, a payment) when its turn comes
+
+
+class OpenQuestion(BaseModel):
+    """The question the conversation waits on: `key` names it (the same key is the same question), `brief` is its
+    short form, repeated once after a digression."""
+
+    key: str
+    brief: str
+
+
 class DialogueState(BaseModel):
     language: str = "en"
     verified_user_id: str | None = None
@@ -92,6 +109,14 @@ class DialogueState(BaseModel):
     # The conversation's PII placeholders ("[EMAIL_1]" -> the value), kept so each value keeps its placeholder from
     # turn to turn; part of the state, so encrypted at rest with it, and never logged.
     pii: dict[str, str] = Field(default_factory=dict, repr=False)
+    # The dialogue manager's memory (defaults, so sessions saved before them load): errands still to do after the
+    # current one, the open question, and how often each question was asked in this errand (never a third time in
+    # the same words).
+    agenda: list[QueuedErrand] = Field(default_factory=list)
+    open_question: OpenQuestion | None = None
+    asked: dict[str, int] = Field(default_factory=dict)
+    # Digests of the last two replies' texts: a third identical reply in a row is never sent.
+    recent_replies: list[str] = Field(default_factory=list)
 
 
 class Message(BaseModel):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from retrieval.catalog_store import CatalogStore, embedding_text
+from retrieval.categories import CategoryVocabulary, same_kind
 from retrieval.lexical import LexicalIndex, query_groups
 from retrieval.models import Product
 from retrieval.query_parser import ParsedQuery, SearchFilters, parse_query
@@ -59,6 +61,9 @@ class FusionWeights:
     feedback_docs: int = 5
     brand_boost: float = 0.3
     """Added when the product's brand is one named in the query (a soft preference, not a filter)."""
+    category_boost: float = 1.0
+    """Added when the product is of the category the query asks for ("a laptop" -> notebooks, not notebook cases
+    or batteries): as large as the fused score itself, so the main product comes first and accessories follow."""
 
 
 @dataclass
@@ -101,6 +106,18 @@ class _Catalog:
     in_stock: np.ndarray
     brand_names: list[str]
     category_names: list[str]
+    vocabulary: CategoryVocabulary
+    kinds: np.ndarray  # each product's category, the catalog's own or read from its title
+    _texts: list[str] | None = None
+
+    def texts(self) -> list[str]:
+        """Each product's title, description and attribute texts, lower case (built on first use)."""
+        if self._texts is None:
+            self._texts = [
+                " ".join([p.title, p.description, *(v for v in p.attributes.values() if isinstance(v, str))]).lower()
+                for p in self.products
+            ]
+        return self._texts
 
 
 class ProductSearcher:
@@ -136,16 +153,42 @@ class ProductSearcher:
         boost_brand = explicit.brand is None and parsed.filters.brand
         if boost_brand:
             score = score + self.weights.brand_boost * (catalog.brands == parsed.filters.brand.lower())
+        asked = catalog.vocabulary.asked(parsed.text) if explicit.category is None else None
+        of_kind = _of_kind(catalog, asked) if asked else None
+        if of_kind is not None:
+            score = score + self.weights.category_boost * of_kind
         score = np.where(mask, score, -np.inf)
         top = _top_k(score, k)
         return [
             SearchHit(
                 product=catalog.products[i],
                 score=round(float(score[i]), 4),
-                why=self._why(catalog, i, tokens, float(dense[i]), active, parsed, bool(boost_brand)),
+                why=self._why(catalog, i, tokens, float(dense[i]), active, parsed, bool(boost_brand))
+                + ([f"a {catalog.kinds[i]}, as asked"] if of_kind is not None and of_kind[i] else []),
             )
             for i in top
             if np.isfinite(score[i])
+        ]
+
+    def category_of(self, product: Product) -> str:
+        """The product's category in this catalog (its own, or read from its title)."""
+        return self.refresh().vocabulary.category(product)
+
+    def asked_category(self, query: str) -> str | None:
+        """The category a request names ("a laptop" -> "notebook"), or None."""
+        return self.refresh().vocabulary.asked(query)
+
+    def naming(self, words: list[str]) -> list[Product]:
+        """Products whose title, description or attribute texts name every word, as whole words (a model number
+        such as "p1102" also matches "P1102w"): the ones a compatibility request may show."""
+        catalog = self.refresh()
+        if not words:
+            return []
+        patterns = [re.compile(rf"(?<![a-z0-9]){re.escape(w.lower())}[a-z]{{0,2}}(?![a-z0-9])") for w in words]
+        return [
+            p
+            for p, text in zip(catalog.products, catalog.texts(), strict=True)
+            if all(x.search(text) for x in patterns)
         ]
 
     def parse(self, query: str) -> ParsedQuery:
@@ -174,6 +217,7 @@ class ProductSearcher:
         row_of = {pid: row for row, pid in enumerate(index.ids)}
         products = sorted(products, key=lambda p: row_of[p.id])
         categories = np.array([p.category.lower() for p in products], dtype=object)
+        vocabulary = CategoryVocabulary.build(products)
         return _Catalog(
             revision=revision,
             products=products,
@@ -185,6 +229,8 @@ class ProductSearcher:
             in_stock=np.array([p.in_stock for p in products], dtype=bool),
             brand_names=_recognisable_brands(products),
             category_names=sorted({c for c in categories if c}),
+            vocabulary=vocabulary,
+            kinds=np.array([vocabulary.category(p) for p in products], dtype=object),
         )
 
     def _index(self, products: list[Product], vectors: np.ndarray | None, revision: str) -> _SearchIndex:
@@ -266,8 +312,13 @@ class ProductSearcher:
 
     @staticmethod
     def _why(
-        catalog: _Catalog, row: int, tokens: list[str], similarity: float, filters: SearchFilters,
-        parsed: ParsedQuery, brand_boosted: bool,
+        catalog: _Catalog,
+        row: int,
+        tokens: list[str],
+        similarity: float,
+        filters: SearchFilters,
+        parsed: ParsedQuery,
+        brand_boosted: bool,
     ) -> list[str]:
         product = catalog.products[row]
         reasons: list[str] = []
@@ -288,6 +339,12 @@ class ProductSearcher:
         if filters.in_stock:
             reasons.append("in stock")
         return reasons
+
+
+def _of_kind(catalog: _Catalog, asked: str) -> np.ndarray:
+    """1.0 where the product is of the asked category, else 0.0."""
+    kinds = [k for k in set(catalog.kinds.tolist()) if same_kind(asked, k)]
+    return np.isin(catalog.kinds, kinds).astype(np.float64)
 
 
 def _hard_filters(parsed: SearchFilters) -> SearchFilters:
@@ -324,6 +381,4 @@ def _recognisable_brands(products: list[Product]) -> list[str]:
     for p in products:
         for word in set(p.title.lower().split()) & single_word:
             title_mentions[word] += 1
-    return sorted(
-        b for b in names if b not in single_word or title_mentions[b] <= 2 * brand_counts[b]
-    )
+    return sorted(b for b in names if b not in single_word or title_mentions[b] <= 2 * brand_counts[b])

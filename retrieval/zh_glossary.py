@@ -103,6 +103,7 @@ ZH_EN: dict[str, str] = {
     "咖啡机": "coffee machine",
     "服务器": "server",
     "显卡": "graphics card",
+    "网线": "ethernet networking cable",
     "处理器": "processor cpu",
     "主板": "motherboard",
     "机箱": "case chassis",

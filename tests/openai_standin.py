@@ -2,7 +2,10 @@
 
 The requested model name picks the behaviour: `echo` repeats the last user message word by word, `slow` waits
 between words, `garbage` sends a stream of non-JSON data, `broken` answers 500, `stall` sends nothing for long,
-`script` streams `app.state.script` (set by the test) word by word.
+`script` streams `app.state.script` (set by the test) word by word. `tools` answers a request with tools by calling
+the forced tool with `app.state.arguments` (a JSON text set by the test) and fails every other request (the engine
+then phrases from templates); `notools` refuses tools with a 400, as a server without tool calling does, and
+answers `response_format` requests with `app.state.arguments` as the message content.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
-MODELS = ("echo", "slow", "garbage", "broken", "stall", "script")
+MODELS = ("echo", "slow", "garbage", "broken", "stall", "script", "tools", "notools")
 
 
 def _chunk(model: str, text: str | None, finish: str | None = None) -> str:
@@ -33,10 +36,30 @@ def _chunk(model: str, text: str | None, finish: str | None = None) -> str:
     return f"data: {json.dumps(body)}\n\n"
 
 
+def _tool_call(body: dict[str, Any], arguments: str) -> dict[str, Any]:
+    name = body["tool_choice"]["function"]["name"]
+    return {"id": "call-1", "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _completion(model: str, content: str | None, tool_call: dict[str, Any] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if tool_call is not None:
+        message["tool_calls"] = [tool_call]
+    finish = "tool_calls" if tool_call is not None else "stop"
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+    }
+
+
 def make_app() -> FastAPI:
     app = FastAPI()
     app.state.requests = []
     app.state.script = ""
+    app.state.arguments = "{}"
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
@@ -47,7 +70,13 @@ def make_app() -> FastAPI:
         body = await request.json()
         app.state.requests.append(body)
         model = body["model"]
-        if model == "broken":
+        if model == "tools" and body.get("tools"):
+            return _completion(model, None, _tool_call(body, app.state.arguments))
+        if model == "notools" and body.get("tools"):
+            return JSONResponse({"error": {"message": "tools are not enabled", "type": "invalid_request"}}, 400)
+        if model == "notools" and body.get("response_format"):
+            return _completion(model, app.state.arguments)
+        if model in ("broken", "tools", "notools"):
             return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
         if model == "stall":
             await asyncio.sleep(3)
@@ -73,14 +102,7 @@ def make_app() -> FastAPI:
         if not body.get("stream"):
             if model == "garbage":
                 return PlainTextResponse("<html>not json</html>")
-            message = {"role": "assistant", "content": " ".join(out)}
-            return {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            }
+            return _completion(model, " ".join(out))
         return StreamingResponse(stream(), media_type="text/event-stream")
 
     return app

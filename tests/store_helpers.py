@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+
+import pytest
 
 from assistant.store import PolicyError, Proposal, StoreTools
+
+
+def refused(code: str, call: Callable[[], object]) -> PolicyError:
+    """The policy error `call` raises, which must have `code`."""
+    with pytest.raises(PolicyError) as info:
+        call()
+    assert info.value.code == code, info.value.message
+    return info.value
 
 
 def confirm_twice_at_once(tools: StoreTools, proposal: Proposal) -> list[str]:

@@ -5,6 +5,7 @@ with a tiny real GGUF (plus the bundled Qwen model in the `llm`-marked tests).""
 from __future__ import annotations
 
 import importlib.util
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
+from assistant.dialogue.commands import json_schema
 from assistant.llm import LLM, LLMError, LLMTimeout, make_llm
 from assistant.llm.base import cut_at_stop, stream_with_deadline
 from assistant.llm.bundled_model import BUNDLED_MODELS, BundledModelError, join_parts, resolve_bundled_model
@@ -244,6 +246,21 @@ def tiny_llm() -> LLM:
     from assistant.llm.llamacpp import LlamaCppLLM
 
     return LlamaCppLLM(_smollm2(), n_ctx=1024)
+
+
+def test_llamacpp_json_follows_the_schemas_grammar(tiny_llm: LLM) -> None:
+    """A 135M model says whatever it likes; under the schema's grammar it can only say one of the allowed values."""
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"enum": ["yes", "no"]}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+    for question in ("Is the sky green?", "Do you like tea?"):
+        text = tiny_llm.complete_json([{"role": "user", "content": question}], schema, max_tokens=24, timeout_s=60)
+        assert text is not None and json.loads(text)["answer"] in ("yes", "no")
+    # The commands' schema compiles to a grammar too (an unparsable grammar raises LLMError).
+    assert tiny_llm.complete_json(HELLO, json_schema(), max_tokens=4, timeout_s=60) is not None
 
 
 def test_llamacpp_streams_and_stops(tiny_llm: LLM) -> None:

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from store_helpers import confirm_twice_at_once
+from store_helpers import confirm_twice_at_once, refused
 
 from assistant.db import make_engine
-from assistant.store import PolicyError, StoreDB, StoreTools, import_store
+from assistant.store import StoreDB, StoreTools, import_store
 from assistant.store.models import Address, Order
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,13 +58,6 @@ def find_order(tools: StoreTools, test: Callable[[Order], bool]) -> Order:
         if test(order):
             return order
     raise AssertionError("no order in the store matches")
-
-
-def refused(code: str, call: Callable[[], object]) -> PolicyError:
-    with pytest.raises(PolicyError) as info:
-        call()
-    assert info.value.code == code, info.value.message
-    return info.value
 
 
 def test_import_is_idempotent(tools: StoreTools, shared_data: Path) -> None:
@@ -213,12 +206,6 @@ def test_modify_items_once_with_price_difference(tools: StoreTools) -> None:
         ),
     )
     refused(
-        "same_item",
-        lambda: tools.modify_pending_order_items(
-            order.order_id, [item.item_id], [item.item_id], payment, acting_user=user
-        ),
-    )
-    refused(
         "item_not_in_order",
         lambda: tools.modify_pending_order_items(order.order_id, ["123"], [item.item_id], payment, acting_user=user),
     )
@@ -359,6 +346,24 @@ def test_exchange_delivered_items(tools: StoreTools) -> None:
             order.order_id, [item.item_id], [new_id], payment, acting_user=order.user_id
         ),
     )
+
+
+
+def test_an_item_may_be_replaced_by_a_new_unit_of_itself(tools: StoreTools) -> None:
+    """A replacement (a new unit of the same available item) is an exchange with no price difference."""
+    order = find_order(
+        tools,
+        lambda o: o.status == "delivered"
+        and any(tools.get_product_details(i.product_id).variants[i.item_id].available for i in o.items),
+    )
+    item = next(i for i in order.items if tools.get_product_details(i.product_id).variants[i.item_id].available)
+    payment = order.payment_history[0].payment_method_id
+    result = tools.exchange_delivered_order_items(
+        order.order_id, [item.item_id], [item.item_id], payment, acting_user=order.user_id
+    )
+    assert result.order.status == "exchange requested"
+    assert result.order.exchange_new_items == [item.item_id]
+    assert result.order.exchange_price_difference == 0
 
 
 def test_invalid_arguments_and_unknown_action(tools: StoreTools) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from assistant.dialogue.asking import never_thrice, remind
 from assistant.dialogue.grounding import SentenceGuard
 from assistant.dialogue.handlers.base import Draft, Handler, Turn
 from assistant.dialogue.handlers.compare import CompareHandler
@@ -19,12 +20,13 @@ from assistant.dialogue.handlers.conversation import HandoffHandler, OutOfScopeH
 from assistant.dialogue.handlers.product_qa import ProductQAHandler
 from assistant.dialogue.handlers.service import ServiceHandler
 from assistant.dialogue.handlers.shopping import PersonalSearch, Recommend, ShoppingHandler
-from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed, route
+from assistant.dialogue.intents import SERVICE_INTENTS, EmbeddingIntentClassifier, Encoder, Intent, Routed
 from assistant.dialogue.language import detect_language
+from assistant.dialogue.model_understanding import ModelUnderstanding, restore_values, state_view
 from assistant.dialogue.response import ChatResponse
 from assistant.dialogue.retrieved import RetrievedText
-from assistant.dialogue.slots import earlier_email, extract
 from assistant.dialogue.templates import render
+from assistant.dialogue.understanding import Reading, UnderstandingMode, model_reading, read
 from assistant.llm.base import LLM
 from assistant.sessions import SessionStore
 from assistant.store import StoreTools
@@ -41,8 +43,6 @@ log = logging.getLogger("assistant.dialogue")
 # Prompts whose answer is followed by the data it rests on (attributes, policy text).
 _CITED = frozenset({"product_answer", "policy_answer"})
 _WARM_PROMPTS = ("shopping_reply", "policy_answer", "product_answer")
-# Intents a message that also gives an identity is treated as an identification instead.
-_PASSING = frozenset({Intent.SMALL_TALK, Intent.OUT_OF_SCOPE, Intent.PRODUCT_SEARCH, Intent.RECOMMENDATION})
 
 
 class TextModerator(Protocol):
@@ -78,6 +78,9 @@ class ChatEvent:
 @dataclass
 class GenerationSettings:
     max_tokens: int = 96  # replies are two or three sentences; the cards carry the details
+    # Past max_tokens the model may finish the sentence it is in, for at most this many more tokens: a reply never
+    # stops mid-sentence (an unfinished one at the hard limit is dropped).
+    sentence_grace_tokens: int = 40
     temperature: float = 0.2
     timeout_s: float = 30.0
 
@@ -98,8 +101,13 @@ class DialogueEngine:
         recommend: Recommend | None = None,
         generation: GenerationSettings | None = None,
         identity: IdentityGuard | None = None,
+        understanding: UnderstandingMode = "rules",
     ) -> None:
         self.sessions = sessions
+        self.store = store
+        # Who reads a message: the rules, a model where the rules are not sure (`auto`), or the model always.
+        self.understanding = understanding
+        self._reader: ModelUnderstanding | None = None
         self.moderator = moderator
         self.refusal = refusal
         self._llm = llm
@@ -113,7 +121,7 @@ class DialogueEngine:
             Intent.PRODUCT_SEARCH: shopping,
             Intent.REFINE: shopping,
             Intent.RECOMMENDATION: shopping,
-            Intent.COMPARE: CompareHandler(catalog, retrieved),
+            Intent.COMPARE: CompareHandler(catalog, retrieved, searcher),
             Intent.PRODUCT_QUESTION: ProductQAHandler(catalog, retrieved),
             Intent.POLICY_QUESTION: PolicyHandler(store, retrieved),
             Intent.HANDOFF: HandoffHandler(store),
@@ -195,7 +203,7 @@ class DialogueEngine:
 
         mark = time.perf_counter()
         verdict, redacted, image_note = self._moderate(message, user_id, session.id, image, language, pii_map)
-        restore = pii_map.restore if pii_map is not None else _same
+        restore: Callable[[str], str] = pii_map.restore if pii_map is not None else _same
         timings["moderation"] = _ms(mark)
 
         if verdict is not None and verdict.decision == "block":
@@ -216,15 +224,13 @@ class DialogueEngine:
             return
 
         mark = time.perf_counter()
-        slots = extract(message)
-        if slots.email is None:
-            slots.email = earlier_email(message, state.pii)
-        updates = slots.as_updates()
-        routed = route(message, state, self._classifier, fills_slot=bool(updates) or slots.confirmation is not None)
-        if (slots.email or (slots.first_name and slots.zip)) and routed.intent in _PASSING:
-            # Who the customer says they are is checked at once: verified now, or refused if it is another account.
-            routed = Routed(Intent.CONTINUE, routed.confidence, ("identity",))
+        reading = read(message, state, self._classifier)
         timings["routing"] = _ms(mark)
+        if self.understanding == "model" or (self.understanding == "auto" and not reading.sure):
+            mark = time.perf_counter()
+            reading = self._model_reading(reading, redacted, session, restore)
+            timings["understanding"] = _ms(mark)
+        routed = reading.routed
 
         turn = Turn(
             text=message,
@@ -232,13 +238,18 @@ class DialogueEngine:
             language=language,
             session=session,
             routed=routed,
-            slots=slots,
+            slots=reading.slots,
             caller_user_id=user_id,
             client=client,
             timings_ms=timings,
+            understanding=reading.understanding,
         )
         mark = time.perf_counter()
         draft = self.handlers[routed.intent].handle(turn)
+        if routed.intent not in SERVICE_INTENTS | {Intent.CONTINUE, Intent.HANDOFF}:
+            # A digression in the middle of an errand: answered on its own, then the errand's question once more.
+            draft = remind(state, draft, language)
+        draft = never_thrice(state, draft, language)
         timings["tools" if routed.intent in SERVICE_INTENTS | {Intent.CONTINUE, Intent.HANDOFF} else "retrieval"] = _ms(
             mark
         )
@@ -287,6 +298,22 @@ class DialogueEngine:
         yield ChatEvent("done", response.model_dump(mode="json"))
 
     # --- steps ---------------------------------------------------------------------------------------------------
+    def _model_reading(self, rules: Reading, redacted: str, session: Any, restore: Callable[[str], str]) -> Reading:
+        """The model's reading where the rules are not sure (or always, with `UNDERSTANDING=model`); the rules'
+        reading whenever there is no model or its answer is unusable."""
+        llm = self.llm
+        if llm is None:
+            return rules
+        if self._reader is None or self._reader.llm is not llm:
+            self._reader = ModelUnderstanding(llm, timeout_s=self.generation.timeout_s)
+        history = self.sessions.history(session.id, budget_chars=600, max_messages=2)
+        last_reply = next((m.content for m in reversed(history) if m.role == "assistant"), None)
+        view = state_view(session.state, self.store, last_reply)
+        understanding = self._reader.understand(redacted, view)
+        if understanding is None:
+            return rules
+        return model_reading(restore_values(understanding, restore), rules, session.state)
+
     def _moderate(
         self,
         message: str,
@@ -331,18 +358,27 @@ class DialogueEngine:
         prompt = load_prompt(draft.prompt)
         guard = SentenceGuard(draft.facts)
         emitted = False
+        budget, limit = self.generation.max_tokens, self.generation.max_tokens + self.generation.sentence_grace_tokens
         try:
             stream = llm.stream(
                 prompt.messages(**draft.prompt_vars),
-                max_tokens=self.generation.max_tokens,
+                max_tokens=limit,
                 temperature=self.generation.temperature,
                 timeout_s=self.generation.timeout_s,
             )
+            count = 0
             for token in stream:
+                count += 1
+                guard.hold = count >= budget
                 if safe := guard.feed(token):
                     emitted = emitted or bool(safe.strip())
                     yield safe, prompt.id
-            if rest := guard.flush():
+                if count >= budget and guard.at_sentence_end():
+                    close = getattr(stream, "close", None)
+                    if close is not None:
+                        close()  # the budget is spent and no sentence is open: stop the model here
+                    break
+            if rest := guard.flush(cut=count >= limit):
                 emitted = emitted or bool(rest.strip())
                 yield rest, prompt.id
         except Exception as exc:  # any model failure (LLMError, timeout, a bug in a backend): answer from templates

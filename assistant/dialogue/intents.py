@@ -70,7 +70,8 @@ _RULES: list[tuple[Intent, float, re.Pattern[str]]] = [
         Intent.CANCEL,
         2.6,
         _rx(
-            r"\bcancel+(ing|ed|ation)?\b",
+            # "noise cancelling headphones" is a product, not a cancellation.
+            r"(?<!noise )(?<!noise-)(?<!noise)\bcancel+(ing|ed|ation)?\b(?!\s*(headphones?|earbuds?|headsets?|mic))",
             r"\b(don'?t|do not|no longer) (want|need) (the |my |this )?(order|purchase|it)\b",
             r"\bcall off\b",
             r"取消|不要了|撤销订单",
@@ -79,7 +80,7 @@ _RULES: list[tuple[Intent, float, re.Pattern[str]]] = [
     (
         Intent.EXCHANGE,
         2.5,
-        _rx(r"\bexchang\w*\b", r"\bswap\b", r"\btrade (it|this)\b", r"换货|换成|换一个|调换|更换"),
+        _rx(r"\bexchang\w*\b", r"\bswap\b", r"\btrade (it|this)\b", r"换货|换成|换一(个|下|双|件)|换掉|调换|更换"),
     ),
     (
         Intent.RETURN,
@@ -89,7 +90,7 @@ _RULES: list[tuple[Intent, float, re.Pattern[str]]] = [
             r"\b(get|want|need|request|claim|obtain)\b.{0,25}\b(refund|money back|reimburse\w*)",
             r"\brefund\b",
             r"\bsend (it|them|this) back\b",
-            r"退货|退款|退回|退钱",
+            r"退货|退款|退回|退钱|退掉|退了",
         ),
     ),
     (
@@ -148,8 +149,9 @@ _RULES: list[tuple[Intent, float, re.Pattern[str]]] = [
             r"\bvs\.?\b|\bversus\b",
             r"\bdifferences?\b",
             r"\bwhich (one )?(is|would be|should i)\b.{0,20}\b(better|best|cheaper|lighter|faster|buy|get|choose)\b",
+            r"\bwhich (of (these|those|them|the \w+)|one|ones?)\b.{0,25}\b(\w+est|better|cheaper|lighter|faster)\b",
             r"\b(better|cheaper) than\b",
-            r"比较|对比|区别|哪个(更)?好|哪个便宜|哪一个",
+            r"比较|对比|区别|哪个(更|最)?好|哪个(最)?便宜|哪一个|哪(个|款)最",
         ),
     ),
     (
@@ -173,6 +175,18 @@ _RULES: list[tuple[Intent, float, re.Pattern[str]]] = [
             r"(there|so much|a lot|very much|again)?[\s!.?]*$",
             r"^\s*(who|what) are you\b",
             r"^\s*(你好|您好|嗨|哈喽|谢谢|多谢|再见|拜拜|你是谁)[\s！!。.？?]*$",
+        ),
+    ),
+    # Thanks and goodbyes with more words ("thanks for your help, that's all"): still not a search.
+    (
+        Intent.SMALL_TALK,
+        1.3,
+        _rx(
+            r"^\s*((ok(ay)?|great|perfect|awesome|cool|alright|no),?\s+)?(thanks?|thank you|thx|cheers|bye|goodbye|"
+            r"have a (nice|good|great) (day|one|evening)|that'?s (all|it|everything))\b"
+            r"(?!.*\b(but|can you|could you|please|want|need|find|show|looking|where|why|how|what|which)\b)"
+            r"[^?]{0,60}$",
+            r"^\s*(谢谢|多谢|感谢|好的?，?谢谢|再见|拜拜|没有了|没别的了|就这些)[^？?吗]{0,20}$",
         ),
     ),
     (
@@ -220,6 +234,11 @@ _REFINE = _rx(
     r"^\s*(in|the) (black|white|red|blue|green|grey|gray|silver|gold|pink|purple|brown)\b",
     r"^\s*(what about|how about|and|only|just|but|prefer(ably)?)\b",
     r"便宜(一)?点|更便宜|贵一点|\d+\s*(元|块)?\s*(以下|以内|以上)|有货的|只要|黑色的|白色的|红色的|蓝色的",
+)
+# A shopping question that needs no product shown to be a shopping question ("is it in stock?"): never out of scope.
+_SHOP_QUESTION = _rx(
+    r"\b(in stock|out of stock|availab\w+|sold out|how much (is|are|does|do)|price|cost|cheapest|most expensive)\b",
+    r"有货|库存|现货|多少钱|价格|最便宜|最贵",
 )
 _YES_NO_OR_SLOT = _rx(
     r"^\s*(yes|yeah|yep|yup|sure|ok(ay)?|confirm(ed)?|go ahead|do it|please do|correct|right|that'?s right|"
@@ -299,6 +318,8 @@ def route(
         scores[Intent.PRODUCT_QUESTION] = max(scores.get(Intent.PRODUCT_QUESTION, 0.0), 2.1)
     if (has_shown or state.last_query) and _REFINE.search(text):
         scores[Intent.REFINE] = max(scores.get(Intent.REFINE, 0.0), 1.8)
+    if _SHOP_QUESTION.search(text) and Intent.REFINE not in scores:  # "only in stock ones" narrows the list
+        scores[Intent.PRODUCT_QUESTION] = max(scores.get(Intent.PRODUCT_QUESTION, 0.0), 2.1 if has_shown else 1.5)
     if has_shown and _ORDINAL_REF.search(text) and not scores.keys() & SERVICE_INTENTS:
         scores[Intent.PRODUCT_QUESTION] = max(scores.get(Intent.PRODUCT_QUESTION, 0.0), 1.5)
 

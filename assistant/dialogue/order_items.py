@@ -7,10 +7,12 @@ when a choice stays ambiguous the handler asks instead of guessing.
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from assistant.dialogue.references import COLOURS_ZH
 from assistant.store.models import Order, OrderItem, StoreProduct, User, Variant
 
+T = TypeVar("T")
 _ALL = re.compile(r"\b(all|everything|every item|whole order|both|all of them|entire order)\b|全部|所有|都", re.I)
 _CHEAP = re.compile(r"\bcheap(er|est)?\b|便宜", re.I)
 _ITEM_ID = re.compile(r"\b(\d{10})\b")
@@ -122,3 +124,32 @@ def resolve_payment(
     if original and order is not None:
         return order.original_payment_method_id
     return None
+
+
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+_PICK = re.compile(r"(?<![\d$.])\b([1-9])\b(?![\d.])|\b(first|second|third|fourth|fifth)\b|第([一二三四五1-5])", re.I)
+
+
+def numbered(items: list[OrderItem]) -> str:
+    """The items as a numbered list, the choices a customer may answer with a number."""
+    return "; ".join(f"{n}) {describe_item(item)}" for n, item in enumerate(items, start=1))
+
+
+def pick_numbered(text: str, items: list[T]) -> list[T]:
+    """The choices a short answer picks by number ("1 and 3", "the second one", "第二个")."""
+    if len(text) > 40:
+        return []
+    picked: list[T] = []
+    for digit, word, zh in _PICK.findall(text):
+        key = (word or zh).lower()
+        n = int(digit) if digit else _ORDINALS.get(key) or (int(key) if key.isdigit() else 0)
+        if 1 <= n <= len(items) and items[n - 1] not in picked:
+            picked.append(items[n - 1])
+    return picked
+
+
+def variant_examples(item: OrderItem, product: StoreProduct, limit: int = 4) -> str:
+    """A few available variants of the item's product, each spelled out with its price: concrete choices."""
+    others = [v for v in product.variants.values() if v.available and v.item_id != item.item_id]
+    others.sort(key=lambda v: v.price)
+    return "; ".join(f"{', '.join(v.options.values())} (${v.price:,.2f})" for v in others[:limit])

@@ -10,12 +10,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-ORDER_ID = re.compile(r"#?\s?\b(W\d{7})\b", re.IGNORECASE)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-ZIP = re.compile(r"(?<![\d#W])\b(\d{5})\b(?!\d)")
+# Bounded by letters and digits, not by \b: in "取消#W1234567和..." the Chinese character is a word character.
+ORDER_ID = re.compile(r"#?\s?(?<![A-Za-z0-9])(W\d{7})(?!\d)", re.IGNORECASE)
+# "order number 1234567", "order #1234567", "订单号1234567": the store's ids are W and seven digits.
+_BARE_ORDER_ID = re.compile(
+    r"(?:\border\s*(?:number|no\.?|num|id|#)?|订单号?码?)\s*[:#]?\s*(?<![\dW])(\d{7})(?!\d)", re.I
+)
+# ASCII only: in "邮箱olivia@example.com" the Chinese characters are word characters, not part of the address.
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+ZIP = re.compile(r"(?<![\dA-Za-z#_])(\d{5})(?![\dA-Za-z_])")
 _NAME = re.compile(
     r"(?i:my name is|name'?s|i am|i'm|this is|it'?s)\s+([A-Z][a-z]+)\s+([A-Z][a-z]+)|"
-    r"^\s*([A-Z][a-z]+)\s+([A-Z][a-z]+)\s*[,;]?\s*(?:zip|\d{5}|$)",
+    r"^\s*([A-Z][a-z]+)\s+([A-Z][a-z]+)\s*[,;]?\s*(?:zip|\d{5}|$)|"
+    # Typed in lowercase: only where the name is clearly a name ("my name is john smith", "john smith 12345").
+    r"(?i:my name is|name'?s)\s+([a-z]+)\s+([a-z]+)\b|"
+    r"^\s*([a-z]+)\s+([a-z]+)\s*[,;]?\s*(?:(?i:zip)|\d{5}\b)",
 )
 _NAME_ZH = re.compile(r"我叫\s*([A-Za-z]+)\s+([A-Za-z]+)|名字是\s*([A-Za-z]+)\s+([A-Za-z]+)")
 
@@ -46,11 +55,13 @@ _PAYMENT_KIND = (
 _LAST_FOUR = re.compile(r"(?:ending|ends|last four|尾号)\D{0,12}(\d{4})\b", re.IGNORECASE)
 _ORIGINAL_PAYMENT = re.compile(r"original (payment|method|card)|same (card|payment|method)|原(支付|付款)", re.I)
 
+# Commas are optional and case is free: "101 main st apt 2 springfield il 62701" is an address as written.
 _ADDRESS = re.compile(
-    r"(?P<address1>\d+\s+[A-Za-z0-9 .'-]+?(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|"
-    r"Court|Ct|Place|Pl|Terrace|Circle|Parkway))\.?\s*,\s*"
-    r"(?:(?P<address2>(?:Suite|Apt|Apartment|Unit|#)\s*[\w-]+)\s*,\s*)?"
-    r"(?P<city>[A-Za-z .'-]+?)\s*,\s*(?P<state>[A-Z]{2})\s*,?\s*(?P<zip>\d{5})(?:\s*,\s*(?P<country>[A-Za-z ]+))?",
+    r"(?P<address1>\b\d+\s+[A-Za-z0-9 .'-]+?\b(?i:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|"
+    r"Way|Court|Ct|Place|Pl|Terrace|Circle|Parkway|Highway|Hwy))\b\.?\s*,?\s*"
+    r"(?:(?P<address2>(?i:Suite|Ste|Apt|Apartment|Unit|#)\.?\s*[\w-]+)\s*,?\s*)?"
+    r"(?P<city>[A-Za-z][A-Za-z .'-]*?)\s*,?\s+(?P<state>[A-Za-z]{2})\s*,?\s*(?P<zip>\d{5})(?!\d)"
+    r"(?:\s*,\s*(?P<country>[A-Za-z ]+))?",
 )
 
 
@@ -98,11 +109,13 @@ class SlotValues:
 def extract(text: str) -> SlotValues:
     values = SlotValues()
     values.order_ids = [f"#{m.upper()}" for m in ORDER_ID.findall(text)]
+    values.order_ids += [f"#W{m}" for m in _BARE_ORDER_ID.findall(text) if f"#W{m}" not in values.order_ids]
     if email := EMAIL.search(text):
         values.email = email.group(0).lower().rstrip(".")
     address = _ADDRESS.search(text)
     if address:
         values.address = {k: (v or "").strip() for k, v in address.groupdict().items()}
+        values.address["state"] = values.address["state"].upper()
         values.address["country"] = values.address.get("country") or "USA"
     text_wo_email = EMAIL.sub(" ", text)
     # A zip inside a new address is the address's, not the customer's identity.
@@ -145,8 +158,11 @@ def earlier_email(text: str, known: dict[str, str]) -> str | None:
     return emails[-1].lower() if emails else None
 
 
-# Capitalised words that start sentences and are not names ("I am Looking for...").
-_NOT_NAMES = {"looking", "trying", "going", "not", "here", "sorry", "just", "the", "a", "an", "very", "so", "fine"}
+# Words that start sentences ("I am Looking for...") or come before a zip ("my zip 12345") and are not names.
+_NOT_NAMES = {
+    *("looking", "trying", "going", "not", "here", "sorry", "just", "the", "a", "an", "very", "so", "fine"),
+    *("my", "zip", "code", "is", "order", "number", "postal", "and", "with", "at", "in", "id", "ok", "yes", "no"),
+}
 
 
 def confirmation(text: str) -> bool | None:

@@ -56,14 +56,16 @@ class TauResult(BaseModel):
     note: str = ""
 
 
-def _fresh_store(path: Path, folder: Path) -> StoreTools:
+def fresh_store(path: Path, folder: Path) -> StoreTools:
+    """A store database at `path`, emptied and loaded from the retail-store folder."""
     path.unlink(missing_ok=True)
     tools = StoreTools(StoreDB(make_engine(f"sqlite:///{path}")))
     import_store(tools.db, folder)
     return tools
 
 
-def _apply_expected(tools: StoreTools, task: TauTask) -> str:
+def apply_expected(tools: StoreTools, task: TauTask) -> str:
+    """Applies the task's write actions through the store tools; why one was refused, or ''."""
     for action in task.actions:
         if action["name"] in _READS:
             continue
@@ -74,7 +76,8 @@ def _apply_expected(tools: StoreTools, task: TauTask) -> str:
     return ""
 
 
-def _snapshot(tools: StoreTools, user_id: str) -> dict[str, Any]:
+def snapshot(tools: StoreTools, user_id: str) -> dict[str, Any]:
+    """The customer's record and every one of their orders, as JSON (what pass^1 compares)."""
     user = tools.db.user(user_id)
     if user is None:
         return {}
@@ -124,9 +127,9 @@ def run_tau_tasks(
     work.mkdir(parents=True, exist_ok=True)
     results: list[TauResult] = []
     for index, task in enumerate(tqdm(tasks, desc="tau tasks", file=sys.stderr, leave=False)):
-        actual = _fresh_store(work / "actual.db", store_folder)
-        expected = _fresh_store(work / "expected.db", store_folder)
-        note = _apply_expected(expected, task)
+        actual = fresh_store(work / "actual.db", store_folder)
+        expected = fresh_store(work / "expected.db", store_folder)
+        note = apply_expected(expected, task)
         engine = DialogueEngine(
             SessionStore(actual.db.engine),
             actual,
@@ -141,7 +144,7 @@ def run_tau_tasks(
             turns, done = simulate(engine, customer, task.instruction, max_turns, settings.llm_timeout_s)
         except LLMError as exc:
             turns, done, note = 0, [], f"simulated customer failed: {exc}"
-        passed = not note and _snapshot(actual, task.user_id) == _snapshot(expected, task.user_id)
+        passed = not note and snapshot(actual, task.user_id) == snapshot(expected, task.user_id)
         results.append(
             TauResult(
                 index=index,

@@ -57,6 +57,19 @@ class LLM(Protocol):
         """The whole reply as one string; same errors as `stream`."""
         ...
 
+    def complete_json(
+        self,
+        messages: Messages,
+        schema: dict[str, object],
+        *,
+        max_tokens: int,
+        timeout_s: float,
+    ) -> str | None:
+        """A JSON text that the backend constrained to `schema` (a grammar, JSON-schema output or a forced tool
+        call), or None where the backend cannot constrain its output (the caller then keeps its rules). Same errors
+        as `stream`."""
+        ...
+
 
 class StreamingLLM(ABC):
     """Base for backends: `complete` joins `stream`."""
@@ -88,6 +101,17 @@ class StreamingLLM(ABC):
         return "".join(
             self.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop, timeout_s=timeout_s)
         )
+
+    def complete_json(
+        self,
+        messages: Messages,
+        schema: dict[str, object],
+        *,
+        max_tokens: int,
+        timeout_s: float,
+    ) -> str | None:
+        """See `LLM.complete_json`; a backend without constrained output returns None."""
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model_id!r})"

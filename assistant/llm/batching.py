@@ -52,6 +52,7 @@ class GenerationRequest:
     temperature: float
     cancel: threading.Event
     seed: int = RANDOM_SEED
+    grammar: str | None = None  # GBNF the reply must follow (a JSON schema's grammar), root rule `root`
     pieces: queue.Queue[object] = field(default_factory=queue.Queue)
     arrived: float = field(default_factory=time.monotonic)
 
@@ -190,7 +191,12 @@ class BatchScheduler:
             slot.request = request
             slot.pending = None
             slot.generated = 0
-            slot.sampler = self._make_sampler(request.temperature, request.seed)
+            slot.sampler = self._make_sampler(request.temperature, request.seed, request.grammar)
+            if slot.sampler is None:
+                slot.request = None
+                request.pieces.put(LLMError("the grammar for a constrained reply did not parse"))
+                request.pieces.put(_DONE)
+                continue
             slot.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             self.stats.requests += 1
             self.stats.prompt_tokens += len(request.prompt)
@@ -352,9 +358,16 @@ class BatchScheduler:
         rows[:] = [row for row in rows if row[0] is not newest]
         return bool(rows)
 
-    def _make_sampler(self, temperature: float, seed: int) -> Any:
+    def _make_sampler(self, temperature: float, seed: int, grammar: str | None = None) -> Any:
         lib = self._lib
         chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
+        if grammar is not None:
+            # First in the chain: every later sampler only sees the tokens the grammar allows.
+            constraint = lib.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root")
+            if not constraint:
+                lib.llama_sampler_free(chain)
+                return None
+            lib.llama_sampler_chain_add(chain, constraint)
         if temperature <= 0:
             lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
             return chain

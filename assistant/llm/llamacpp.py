@@ -6,6 +6,8 @@ together, token by token, instead of waiting for each other's whole replies behi
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import threading
@@ -119,17 +121,35 @@ class LlamaCppLLM(StreamingLLM):
         temperature: float = 0.2,
         stop: list[str] | None = None,
         timeout_s: float,
+        grammar: str | None = None,
     ) -> Iterator[str]:
         prompt = self.tokenize_chat(messages)
 
         def produce(cancel: threading.Event) -> Iterator[str]:
             # `cancel` is set when the caller stops reading (deadline, stop string, closed stream): the
             # scheduler then drops the reply at its next step.
-            request = GenerationRequest(prompt=prompt, max_tokens=max_tokens, temperature=temperature, cancel=cancel)
+            request = GenerationRequest(
+                prompt=prompt, max_tokens=max_tokens, temperature=temperature, cancel=cancel, grammar=grammar
+            )
             self._scheduler.submit(request)
             yield from cut_at_stop(request.texts(), stop)
 
         return stream_with_deadline(produce, timeout_s, f"llamacpp {self.model_id}")
+
+    def complete_json(
+        self,
+        messages: Messages,
+        schema: dict[str, object],
+        *,
+        max_tokens: int,
+        timeout_s: float,
+    ) -> str | None:
+        """Greedy decoding under the schema's grammar (what `create_chat_completion(response_format=...)` does in
+        llama-cpp-python), through the same batching scheduler as the replies."""
+        grammar = _grammar(json.dumps(schema, sort_keys=True))
+        return "".join(
+            self.stream(messages, max_tokens=max_tokens, temperature=0.0, timeout_s=timeout_s, grammar=grammar)
+        )
 
     def close(self) -> None:
         """Stops the scheduler and frees the context and the model (tests and benchmarks load several)."""
@@ -140,3 +160,11 @@ class LlamaCppLLM(StreamingLLM):
             self._lib.llama_free(self._ctx)
             self._ctx = None
             self._model.close()
+
+
+@functools.lru_cache(maxsize=8)
+def _grammar(schema: str) -> str:
+    """The GBNF grammar of a JSON schema, converted once per schema."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return json_schema_to_gbnf(schema)

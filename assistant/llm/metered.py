@@ -66,3 +66,21 @@ class MeteredLLM(StreamingLLM):
         except Exception:
             self.meter.add(failure="error")
             raise
+
+    def complete_json(
+        self,
+        messages: Messages,
+        schema: dict[str, object],
+        *,
+        max_tokens: int,
+        timeout_s: float,
+    ) -> str | None:
+        self.meter.add(requests=1)
+        try:
+            return self.inner.complete_json(messages, schema, max_tokens=max_tokens, timeout_s=timeout_s)
+        except LLMTimeout:
+            self.meter.add(failure="timeout")
+            raise
+        except Exception:
+            self.meter.add(failure="error")
+            raise

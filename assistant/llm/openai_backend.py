@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -10,6 +11,9 @@ import httpx
 import openai
 
 from assistant.llm.base import LLMError, LLMTimeout, Messages, StreamingLLM
+
+log = logging.getLogger(__name__)
+_TOOL = "understand"  # the one function a constrained answer is the arguments of
 
 
 class OpenAICompatibleLLM(StreamingLLM):
@@ -70,4 +74,44 @@ class OpenAICompatibleLLM(StreamingLLM):
         except LLMError:
             raise
         except (openai.OpenAIError, httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
+            raise LLMError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+    def complete_json(
+        self,
+        messages: Messages,
+        schema: dict[str, object],
+        *,
+        max_tokens: int,
+        timeout_s: float,
+    ) -> str | None:
+        """The arguments of a forced tool call whose parameters are `schema` (vLLM with tool calling enabled,
+        OpenAI); a server that refuses tools is asked for JSON-schema output instead (vLLM's guided decoding)."""
+        what = f"openai {self.base_url} {self.model_id}"
+        client = self._client.with_options(timeout=timeout_s)
+        try:
+            try:
+                response = client.chat.completions.create(
+                    model=self.model_id,
+                    messages=messages,  # type: ignore[arg-type]
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    tools=[{"type": "function", "function": {"name": _TOOL, "parameters": schema}}],
+                    tool_choice={"type": "function", "function": {"name": _TOOL}},
+                )
+                calls = response.choices[0].message.tool_calls or []
+                if calls and calls[0].type == "function":
+                    return calls[0].function.arguments
+            except openai.BadRequestError as exc:  # no tool calling on this server: try JSON-schema output
+                log.info("%s: no tool calls (%s); asking for JSON-schema output", what, exc)
+            response = client.chat.completions.create(
+                model=self.model_id,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=0.0,
+                response_format={"type": "json_schema", "json_schema": {"name": _TOOL, "schema": schema}},
+            )
+            return response.choices[0].message.content
+        except openai.APITimeoutError as exc:
+            raise LLMTimeout(f"{what}: no answer within {timeout_s:g} s") from exc
+        except (openai.OpenAIError, httpx.HTTPError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise LLMError(f"{what}: {type(exc).__name__}: {exc}") from exc

@@ -7,7 +7,7 @@ columns the tools look up by, so one row is one domain object and one transactio
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -121,6 +121,19 @@ class StoreDB:
     def product(self, product_id: str, conn: Connection | None = None) -> StoreProduct | None:
         row = self._one(select(products_table.c.data).where(products_table.c.product_id == product_id), conn)
         return StoreProduct.model_validate(row) if row is not None else None
+
+    def orders_by_id(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        """Several orders in one query (the ones that exist)."""
+        query = select(orders_table.c.order_id, orders_table.c.data).where(orders_table.c.order_id.in_(list(order_ids)))
+        with self.engine.connect() as conn:
+            return {order_id: Order.model_validate(data) for order_id, data in conn.execute(query)}
+
+    def products_by_id(self, product_ids: Iterable[str]) -> dict[str, StoreProduct]:
+        """Several product types in one query (the ones that exist)."""
+        table = products_table
+        query = select(table.c.product_id, table.c.data).where(table.c.product_id.in_(list(product_ids)))
+        with self.engine.connect() as conn:
+            return {product_id: StoreProduct.model_validate(data) for product_id, data in conn.execute(query)}
 
     def user_id_by_email(self, email: str) -> str | None:
         query = select(users_table.c.user_id).where(func.lower(users_table.c.email) == email.strip().lower())

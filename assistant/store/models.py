@@ -151,6 +151,15 @@ class Order(BaseModel):
     def total(self) -> float:
         return round(sum(item.price for item in self.items), 2)
 
+    def net_paid(self) -> dict[str, float]:
+        """What each payment method paid net of earlier refunds (a pending order whose payment method was changed
+        has already refunded the first one): what a cancellation refunds, method by method."""
+        net: dict[str, float] = {}
+        for t in self.payment_history:
+            sign = 1 if t.transaction_type == "payment" else -1
+            net[t.payment_method_id] = round(net.get(t.payment_method_id, 0.0) + sign * t.amount, 2)
+        return {method_id: amount for method_id, amount in net.items() if amount > 0}
+
     @property
     def original_payment_method_id(self) -> str | None:
         payments = [t for t in self.payment_history if t.transaction_type == "payment"]

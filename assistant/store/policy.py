@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from assistant.store.models import (
     CANCEL_REASONS,
     CANCEL_REASONS_ZH,
+    DELIVERED,
+    PENDING,
     STATUS_ZH,
     Order,
     PaymentMethod,
@@ -24,7 +26,7 @@ class PolicyError(Exception):
 
     Codes: identity_required, user_not_found, order_not_found, not_your_order, not_your_account, product_not_found,
     invalid_status, invalid_reason, invalid_arguments, item_not_in_order, item_unavailable, product_mismatch,
-    same_item, payment_method_not_found, payment_method_not_allowed, insufficient_balance, unknown_action.
+    payment_method_not_found, payment_method_not_allowed, insufficient_balance, unknown_action.
     """
 
     def __init__(self, code: str, message: str, message_zh: str) -> None:
@@ -86,6 +88,37 @@ def require_status(order: Order, allowed: str, action: str) -> None:
         )
 
 
+# The status each action needs, and how the action reads in a refusal: one table for the tools (which enforce it)
+# and for the answers that state the limit before the customer chooses. A second change of items or a second
+# exchange is refused by this too: the first leaves the order "pending (item modified)" or "exchange requested".
+ACTION_STATUS: dict[str, tuple[str, str]] = {
+    "cancel_pending_order": (PENDING, "cancelled"),
+    "modify_pending_order_items": (PENDING, "modified"),
+    "modify_pending_order_address": (PENDING, "modified"),
+    "modify_pending_order_payment": (PENDING, "modified"),
+    "return_delivered_order_items": (DELIVERED, "returned"),
+    "exchange_delivered_order_items": (DELIVERED, "exchanged"),
+}
+# Actions the policy allows once per order ("Exchange or modify order tools can only be called once").
+ONCE_PER_ORDER = ("modify_pending_order_items", "exchange_delivered_order_items")
+
+
+def require_action_status(order: Order, action: str) -> None:
+    allowed, participle = ACTION_STATUS[action]
+    require_status(order, allowed, participle)
+
+
+def require_payment_unchanged(order: Order) -> None:
+    """A pending order's payment method changes once: its history must still be the one original payment."""
+    history = order.payment_history
+    if len(history) != 1 or history[0].transaction_type != "payment":
+        raise PolicyError(
+            "payment_method_not_allowed",
+            "This order's payment has already changed and cannot change again.",
+            "该订单的支付方式已经更改过，不能再次更改。",
+        )
+
+
 def require_reason(reason: str) -> str:
     normalized = reason.strip().lower()
     if normalized not in CANCEL_REASONS:
@@ -133,7 +166,8 @@ def require_items_in_order(order: Order, item_ids: Iterable[str]) -> None:
 def require_swaps(
     order: Order, item_ids: list[str], new_item_ids: list[str], products: dict[str, StoreProduct]
 ) -> list[tuple[str, Variant]]:
-    """Each item may become an available item of the same product with different options, nothing else.
+    """Each item may become an available item of the same product, nothing else: other options, or a new unit of
+    the very same item (a replacement, as tau-bench's retail tools allow and five of our 40 role-play tasks expect).
 
     Returns (old item id, new variant) pairs in the order given.
     """
@@ -157,18 +191,24 @@ def require_swaps(
                 f"Item {new_id} is not a variant of the same product as {old_id}; items can only change options.",
                 f"商品 {new_id} 与 {old_id} 不是同一商品的不同款式；只能更换同一商品的选项。",
             )
-        if new_id == old_id:
-            raise PolicyError(
-                "same_item",
-                f"Item {new_id} is the item already ordered; choose different options.",
-                f"商品 {new_id} 就是已订购的款式；请选择不同的选项。",
-            )
         if not variant.available:
             raise PolicyError(
                 "item_unavailable", f"Item {new_id} is not available right now.", f"商品 {new_id} 目前无货。"
             )
         swaps.append((old_id, variant))
     return swaps
+
+
+def refund_targets(order: Order, user: User) -> list[PaymentMethod]:
+    """The user's payment methods a return of this order may be refunded to, original first."""
+    allowed = []
+    for method in user.payment_methods.values():
+        try:
+            require_refund_target(order, method)
+        except PolicyError:
+            continue
+        allowed.append(method)
+    return sorted(allowed, key=lambda m: m.id != order.original_payment_method_id)
 
 
 def require_refund_target(order: Order, method: PaymentMethod) -> None:

@@ -24,9 +24,7 @@ from assistant.store.db import StoreDB
 from assistant.store.models import (
     CANCEL_REASONS_ZH,
     CANCELLED,
-    DELIVERED,
     EXCHANGE_REQUESTED,
-    PENDING,
     PENDING_ITEM_MODIFIED,
     RETURN_REQUESTED,
     Address,
@@ -37,15 +35,16 @@ from assistant.store.models import (
 )
 from assistant.store.policy import (
     PolicyError,
+    require_action_status,
     require_gift_card_balance,
     require_identity,
     require_items_in_order,
     require_own_account,
     require_own_order,
     require_payment_method,
+    require_payment_unchanged,
     require_reason,
     require_refund_target,
-    require_status,
     require_swaps,
 )
 
@@ -383,19 +382,12 @@ class StoreTools:
 
     def _plan_cancel(self, args: CancelArgs, acting_user: str, conn: Connection) -> _Plan:
         order, user = self._own_order(args.order_id, acting_user, conn)
-        require_status(order, PENDING, "cancelled")
+        require_action_status(order, "cancel_pending_order")
         reason = require_reason(args.reason)
         before = order.model_dump(mode="json", exclude_none=True)
-        # What each method paid net of earlier refunds (a pending order whose payment method was changed has
-        # already refunded the first one).
-        net: dict[str, float] = {}
-        for t in order.payment_history:
-            sign = 1 if t.transaction_type == "payment" else -1
-            net[t.payment_method_id] = round(net.get(t.payment_method_id, 0.0) + sign * t.amount, 2)
         refunds = [
             Transaction(transaction_type="refund", amount=amount, payment_method_id=method_id)
-            for method_id, amount in net.items()
-            if amount > 0
+            for method_id, amount in order.net_paid().items()
         ]
         gift_card_refunded = False
         for refund in refunds:
@@ -427,7 +419,7 @@ class StoreTools:
 
     def _swap_plan(self, args: ItemSwapArgs, acting_user: str, conn: Connection, *, exchange: bool) -> _Plan:
         order, user = self._own_order(args.order_id, acting_user, conn)
-        require_status(order, DELIVERED if exchange else PENDING, "exchanged" if exchange else "modified")
+        require_action_status(order, "exchange_delivered_order_items" if exchange else "modify_pending_order_items")
         swaps = require_swaps(order, args.item_ids, args.new_item_ids, self._products_of(order, conn))
         method = require_payment_method(user, args.payment_method_id)
         price_of = {item.item_id: item.price for item in order.items}
@@ -517,7 +509,7 @@ class StoreTools:
 
     def _plan_order_address(self, args: OrderAddressArgs, acting_user: str, conn: Connection) -> _Plan:
         order, _ = self._own_order(args.order_id, acting_user, conn)
-        require_status(order, PENDING, "modified")
+        require_action_status(order, "modify_pending_order_address")
         address = _address(args.model_dump(exclude={"order_id"}))
         return _Plan(
             target=order.order_id,
@@ -530,14 +522,9 @@ class StoreTools:
 
     def _plan_payment(self, args: PaymentArgs, acting_user: str, conn: Connection) -> _Plan:
         order, user = self._own_order(args.order_id, acting_user, conn)
-        require_status(order, PENDING, "modified")
+        require_action_status(order, "modify_pending_order_payment")
+        require_payment_unchanged(order)
         history = order.payment_history
-        if len(history) != 1 or history[0].transaction_type != "payment":
-            raise PolicyError(
-                "payment_method_not_allowed",
-                "This order's payment has already changed and cannot change again.",
-                "该订单的支付方式已经更改过，不能再次更改。",
-            )
         old_id, amount = history[0].payment_method_id, history[0].amount
         if args.payment_method_id == old_id:
             raise PolicyError(
@@ -596,7 +583,7 @@ class StoreTools:
 
     def _plan_return(self, args: ReturnArgs, acting_user: str, conn: Connection) -> _Plan:
         order, user = self._own_order(args.order_id, acting_user, conn)
-        require_status(order, DELIVERED, "returned")
+        require_action_status(order, "return_delivered_order_items")
         if not args.item_ids:
             raise PolicyError("invalid_arguments", "Tell me which items to return.", "请告诉我要退回哪些商品。")
         require_items_in_order(order, args.item_ids)

@@ -89,6 +89,14 @@ _ZH_EXTRA = {
 }  # fmt: skip
 
 
+# What is left of a Chinese question without its reference and question words is the thing asked about
+# ("第一个有手电筒功能吗" -> 手电筒): when the glossary cannot read it, the data cannot be said to answer it.
+_ZH_ASKED = re.compile(
+    r"[^\u3400-\u9fff]|第.[个款件台]|这个|那个|这款|那款|它|有没有|是不是|吗|呢|吧|么|什么|多少|怎么样|如何|哪|"
+    r"有|是|的|能|可以|支持|带|功能|请问|一下|告诉我|介绍"
+)
+
+
 def _terms(question: str) -> list[str]:
     words = [w for w in re.findall(r"[a-z0-9]+", question.lower()) if w not in _STOP and len(w) > 1]
     for zh, en in {**ZH_EN, **_ZH_EXTRA}.items():
@@ -135,7 +143,7 @@ def answer_facts(product: Product, question: str) -> list[str]:
     if _STOCK_Q.search(question):
         return [stock(product.in_stock, "en")]
     terms = _terms(question)
-    if not terms or _OVERVIEW.search(question):
+    if _OVERVIEW.search(question) or not (terms or _ZH_ASKED.sub("", question).strip()):
         return _overview(product)
     found: list[str] = []
     for name, value in attribute_facts(product):
@@ -167,7 +175,7 @@ class ProductQAHandler:
         product = self.retrieved.product(product)
         state.focus_id = product.id
         facts = answer_facts(product, turn.text)
-        grounding = grounded([product])
+        grounding = grounded([product], language=lang)
         grounding.numbers_text = " ".join(facts)
         if not facts:
             return Draft(render("qa_unknown", lang, title=product.title), products=[card(product, [])], facts=grounding)

@@ -16,6 +16,7 @@ from assistant.dialogue.response import ProductCard
 from assistant.dialogue.retrieved import RetrievedText
 from assistant.dialogue.templates import money, render, stock
 from assistant.sessions import ShownProduct
+from retrieval.categories import same_kind
 from retrieval.models import Product
 from retrieval.query_parser import SearchFilters
 from retrieval.search import ProductSearcher, SearchHit
@@ -37,6 +38,36 @@ _FILLER = re.compile(
     r"有没有|便宜(一)?点|更便宜|贵一点|有货的|推荐|适合我的?|给我|点|的",
     re.I,
 )
+
+
+# A relative is not a brand: "for my brother" must not rank Brother printers (nor 兄弟 the brand).
+_RELATIVE = re.compile(
+    r"\b(?:for\s+)?(?:my|our|his|her)\s+(?:little\s+|big\s+|older\s+|younger\s+|best\s+)?(?:brother|sister|mom|mum|"
+    r"mother|dad|father|son|daughter|wife|husband|boyfriend|girlfriend|friend|kids?|nephew|niece|grandma|grandpa|"
+    r"uncle|aunt|cousin|boss|colleague|partner)s?\b|(?:给|送给?)?我?的?(?:兄弟|哥哥|弟弟|姐姐|妹妹|妈妈|母亲|爸爸|父亲|"
+    r"儿子|女儿|老婆|老公|男朋友|女朋友|朋友|同事|老板)",
+    re.I,
+)
+_GIFT = re.compile(r"\b(?:gifts?(?!\s*cards?)|presents?|birthday|christmas|xmas)\b|礼物|送礼|生日", re.I)
+_GIFT_FILLER = re.compile(
+    r"\b(?:a|an|the|some|gifts?|presents?|ideas?|for|who|that|likes?|loves?|enjoys?|into|is|are|something|anything|"
+    r"birthday|christmas|xmas|i|need|want|looking|buy|get|him|her|them|what|should|any|good|recommend\w*)\b"
+    r"|礼物|送礼|生日|想|买|一个|一份|什么|喜欢|爱|推荐|给|送|的|他|她|好",
+    re.I,
+)
+# "toner for HP LaserJet P1102", "适用于 P1102 的硒鼓": a model the products must name in their data.
+_FOR_MODEL = re.compile(
+    r"\b(?:for|compatible with|fits?|that fits|works? with|to fit)\s+(?:an?\s+|the\s+|my\s+)?([^,.;?!]{2,60})"
+    r"|(?:适用于|兼容|适配|配)\s*([^，。,.;；？?！!的]{2,40})|([A-Za-z][\w-]*\d[\w-]*)\s*(?:用的|专用|能用的)",
+    re.I,
+)
+_MODEL_TOKEN = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[a-z])[a-z0-9][\w-]{1,}|(?<![\w.])\d{3,}(?![\w.])", re.I)
+_POLITE_END = re.compile(r"\s+(?:please|pls|thanks|thank you)\s*$", re.I)
+_NOT_A_MODEL = re.compile(
+    r"[$€£¥￥]|\b(?:dollars?|bucks|usd|eur|inch(?:es)?|gb|tb|mah|years?|months?)\b|元|块|岁", re.I
+)
+COMPATIBLE_POOL = 200  # search results looked through for products that name the model
+GIFT_CHOICES = 4
 
 
 def _language_name(language: str) -> str:
@@ -70,10 +101,34 @@ def shown_product(product: Product) -> ShownProduct:
     )
 
 
-def grounded(products: list[Product], customer_text: str = "") -> Facts:
+def product_data(product: Product) -> str:
+    """Everything the catalog says about the product, one fact a line ("internal memory: 8"): what a reply may
+    cite. A feature the data marks absent (a false flag) is left out, so "it has Bluetooth" finds no support."""
+    lines = [product.title, product.brand, product.category, product.description]
+    for key, value in product.attributes.items():
+        if value is False:
+            continue
+        name = re.sub(r"^[tnb]_", "", key).replace("_", " ").strip()
+        shown = (
+            "yes"
+            if value is True
+            else str(int(value))
+            if isinstance(value, float) and value.is_integer()
+            else str(value)
+        )
+        lines.append(f"{name}: {shown}")
+    lines += [f"{key}: {value}" for variant in product.variants for key, value in variant.options.items()]
+    return "\n".join(line for line in lines if line)
+
+
+def grounded(products: list[Product], customer_text: str = "", language: str = "en", listing: bool = False) -> Facts:
     return Facts(
-        products=[GroundedProduct(p.id, p.title, p.price, p.in_stock, p.brand) for p in products],
+        products=[
+            GroundedProduct(p.id, p.title, p.price, p.in_stock, p.brand, p.currency, product_data(p)) for p in products
+        ],
         amounts={v.price for p in products for v in p.variants if v.price is not None} | amounts_in(customer_text),
+        language=language,
+        listing=listing,
     )
 
 
@@ -89,6 +144,22 @@ def product_lines(products: list[Product], language: str) -> str:
         )
         for i, p in enumerate(products, start=1)
     )
+
+
+def compatibility_model(text: str) -> str | None:
+    """The model a request wants products for ("HP LaserJet P1102" in "toner for HP LaserJet P1102"), when it names
+    one by a model number; None for "toner for my printer"."""
+    for match in _FOR_MODEL.finditer(text):
+        phrase = _POLITE_END.sub("", next(g for g in match.groups() if g).strip())
+        if _MODEL_TOKEN.search(phrase) and not _NOT_A_MODEL.search(phrase):
+            return phrase
+    return None
+
+
+def names_all(product: Product, tokens: list[str]) -> bool:
+    """The product's data names every model token ("p1102" in "LaserJet Pro P1102, P1102w")."""
+    data = product_data(product).lower()
+    return all(re.search(rf"(?<![a-z0-9]){re.escape(t)}(?:[a-z]{{0,2}})(?![a-z0-9])", data) for t in tokens)
 
 
 class ShoppingHandler:
@@ -110,16 +181,61 @@ class ShoppingHandler:
         intent = turn.routed.intent
         if intent is Intent.REFINE and turn.state.last_query is not None:
             return self._refine(turn)
+        if _GIFT.search(turn.redacted) and self.searcher.asked_category(_RELATIVE.sub(" ", turn.redacted)) is None:
+            return self._clarify_gift(turn)
         if intent is Intent.RECOMMENDATION:
             return self._recommend(turn)
+        if model := compatibility_model(turn.redacted):
+            return self._compatible(turn, model)
         return self._search(turn)
 
     def _search(self, turn: Turn) -> Draft:
-        parsed = self.searcher.parse(turn.redacted)
+        text = _RELATIVE.sub(" ", turn.redacted)
+        parsed = self.searcher.parse(text)
         turn.state.last_query = parsed.text
         turn.state.last_filters = {k: v for k, v in asdict(parsed.filters).items() if v is not None and k != "brand"}
-        hits = self._run(turn, turn.redacted, None)
+        hits = self._run(turn, text, None)
         return self._draft(turn, hits, parsed.text)
+
+    def _compatible(self, turn: Turn, model: str) -> Draft:
+        """Only products whose own data names the model; none found is said, not papered over with others."""
+        lang = turn.language
+        tokens = [t.lower() for t in _MODEL_TOKEN.findall(model)]
+        query = _RELATIVE.sub(" ", turn.redacted)
+        asked = self.searcher.asked_category(query.replace(model, " "))
+        hits = [h for h in self.searcher.search(query, k=COMPATIBLE_POOL) if names_all(h.product, tokens)]
+        seen = {h.product.id for h in hits}
+        hits += [
+            SearchHit(p, 0.0, [f"names {model}"])
+            for p in self.searcher.naming(tokens)
+            if p.id not in seen and (asked is None or same_kind(asked, self.searcher.category_of(p)))
+        ]
+        if asked is not None:  # the toner for the printer, not the printer itself
+            hits = sorted(hits, key=lambda h: not same_kind(asked, self.searcher.category_of(h.product)))
+        hits = hits[: self.k]
+        turn.state.last_query = self.searcher.parse(query).text
+        turn.state.last_filters = {}
+        if not hits:
+            turn.state.shown, turn.state.focus_id = [], None
+            return Draft(render("compatible_none", lang, model=model))
+        return self._draft(turn, hits, query, intro="compatible_results", model=model)
+
+    def _clarify_gift(self, turn: Turn) -> Draft:
+        """A gift with no kind of product named: one question, with the kinds the catalog has for their interest."""
+        lang = turn.language
+        interest = " ".join(
+            re.sub(r"[\s,，.。!！?？;；]+", " ", _GIFT_FILLER.sub(" ", _RELATIVE.sub(" ", turn.redacted))).split()
+        )
+        choices: list[str] = []
+        if len(interest) > 1:
+            for hit in self.searcher.search(interest, k=20):
+                kind = self.searcher.category_of(hit.product)
+                if kind and kind not in choices:
+                    choices.append(kind)
+        turn.state.last_query = interest or None
+        if not choices:
+            return Draft(render("gift_clarify_open", lang))
+        return Draft(render("gift_clarify", lang, choices=", ".join(choices[:GIFT_CHOICES])))
 
     def _refine(self, turn: Turn) -> Draft:
         state = turn.state
@@ -162,14 +278,16 @@ class ShoppingHandler:
             return self.personal_search(user, query, self.k)
         return self.searcher.search(query, k=self.k, filters=filters)
 
-    def _draft(self, turn: Turn, hits: list[SearchHit], query: str, intro: str = "search_results") -> Draft:
+    def _draft(
+        self, turn: Turn, hits: list[SearchHit], query: str, intro: str = "search_results", model: str = ""
+    ) -> Draft:
         lang = turn.language
         products = [self.retrieved.product(h.product) for h in hits]
         turn.state.shown = [shown_product(p) for p in products]
         turn.state.focus_id = products[0].id if products else None
         if not products:
             return Draft(render("search_none", lang, query=query.strip() or turn.redacted))
-        head = render(intro, lang) if intro != "search_results" else render(intro, lang, n=len(products), query=query)
+        head = render(intro, lang, n=len(products), query=query, model=model)
         lines = product_lines(products, lang)
         if intro == "recommend_intro":
             # Why each one was picked for this shopper ("you added it to your cart today"), as the cards say.
@@ -180,7 +298,7 @@ class ShoppingHandler:
         return Draft(
             reply=f"{head}\n{lines}",
             products=[card(p, h.why) for p, h in zip(products, hits, strict=True)],
-            facts=grounded(products, customer_text=turn.redacted),
+            facts=grounded(products, customer_text=turn.redacted, language=lang, listing=True),
             prompt="shopping_reply",
             # The model sees the top three only: a shorter prompt is a sooner first token; the cards show all.
             prompt_vars={
