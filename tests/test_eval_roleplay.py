@@ -159,15 +159,30 @@ def test_an_expected_output_must_appear_in_a_reply(tmp_path: Path, store: Path, 
 
 
 def test_a_task_whose_own_expected_action_the_store_refuses_cannot_pass(tmp_path: Path, store: Path, tasks) -> None:
-    """Task 5 ends by modifying an item into the very same item, which the policy's "different product option"
-    forbids: the scorer says so instead of comparing with a state no conversation can reach."""
+    """An expected action the store's policy refuses (here a cancellation reason the policy does not accept): the
+    scorer says so instead of comparing with a state no conversation can reach."""
+    task = tasks[5].model_copy(
+        update={"actions": [{"name": "cancel_pending_order", "kwargs": {"order_id": "#W7425646", "reason": "bored"}}]}
+    )
+    data_dir, served = _served_copy(tmp_path, store)
+    entry = _manifest(tmp_path, store, data_dir, 5, task.user_id).tasks[0]
+    _transcript(entry.transcript, ("cancel #W7425646", "Done."))
+    expected = fresh_store(tmp_path / "expected.db", store)
+    score = roleplay.score_task(task, entry, "none", served, expected)
+    assert not score.passed
+    assert score.expected_refused.startswith("expected action cancel_pending_order refused by policy")
+
+
+def test_a_replacement_by_the_same_item_is_an_action_the_store_takes(tmp_path: Path, store: Path, tasks) -> None:
+    """Task 5 modifies an item into the very same item (a replacement): the store accepts it, so the task is scored
+    on the state, and a conversation that only changed the payment differs in the order's status."""
     data_dir, served = _served_copy(tmp_path, store)
     entry = _manifest(tmp_path, store, data_dir, 5, tasks[5].user_id).tasks[0]
     _transcript(entry.transcript, ("change the payment of #W7425646", "Done."))
     expected = fresh_store(tmp_path / "expected.db", store)
     score = roleplay.score_task(tasks[5], entry, "none", served, expected)
-    assert not score.passed
-    assert score.expected_refused.startswith("expected action modify_pending_order_items refused by policy")
+    assert not score.passed and not score.expected_refused
+    assert any("#W7425646.status" in difference for difference in score.differences)
 
 
 def test_replies_repeated_in_a_row_are_counted() -> None:
