@@ -90,13 +90,13 @@ def test_order_details_found_by_what_is_in_it(sample: StoreAnswers) -> None:
         "Order #S8963198 is delivered. Items: Steamwell Air Fryer 5L (black, $118.99); Clicker Pro Wireless Mouse "
         "(white, $38.99); Fleetfoot Everyday Sneakers (9, navy, $58.99). Total $216.97. Tracking number: "
         "407082198367. Order #S8963198 ships to 12 Harbor Street, Apt 4, Seattle, WA 98101, USA. Payments of order "
-        "#S8963198: $216.97 paid with Mastercard card ending 6630."
+        "#S8963198: $216.97 paid with Mastercard card ending 6630 (credit_card_3642964)."
     )
     assert en.actions[0].name == "get_order_details" and en.actions[0].arguments == {"order_id": "#S8963198"}
     zh = ask(sample, "order_details", "zh", about="那双运动鞋")
     assert "订单 #S8963198 的状态是：已送达（delivered）" in zh.reply
     assert "订单 #S8963198 的收货地址：12 Harbor Street" in zh.reply
-    assert "尾号 6630 的 Mastercard 信用卡 支付 $216.97" in zh.reply
+    assert "尾号 6630 的 Mastercard 信用卡（credit_card_3642964） 支付 $216.97" in zh.reply
     grounded(en)
     grounded(zh)
 
@@ -117,18 +117,18 @@ def test_an_ambiguous_order_is_asked_back_with_choices(sample: StoreAnswers) -> 
 def test_order_payment_and_payment_methods(sample: StoreAnswers) -> None:
     paid = ask(sample, "order_payment", user="lucas_meyer_1002", order_id="#S4905896")
     assert paid.reply == (
-        "Payments of order #S4905896: $171.34 paid with Mastercard card ending 5190; "
-        "$22.35 refunded to Mastercard card ending 5190."
+        "Payments of order #S4905896: $171.34 paid with Mastercard card ending 5190 (credit_card_1060779); "
+        "$22.35 refunded to Mastercard card ending 5190 (credit_card_1060779)."
     )
     grounded(paid)
     methods = ask(sample, "payment_methods")
     assert methods.reply == (
-        "Your payment methods: Mastercard card ending 6630; PayPal paypal_5513686; gift card gift_card_8479695 "
+        "Your payment methods: Mastercard card ending 6630 (credit_card_3642964); PayPal paypal_5513686; gift card gift_card_8479695 "
         "(balance $120.00)."
     )
     zh = ask(sample, "payment_methods", "zh")
     assert (
-        zh.reply == "您的支付方式：尾号 6630 的 Mastercard 信用卡；PayPal paypal_5513686；"
+        zh.reply == "您的支付方式：尾号 6630 的 Mastercard 信用卡（credit_card_3642964）；PayPal paypal_5513686；"
         "礼品卡 gift_card_8479695（余额 $120.00）。"
     )
     grounded(methods)
@@ -150,14 +150,14 @@ def test_addresses(sample: StoreAnswers) -> None:
 def test_where_a_refund_goes(sample: StoreAnswers) -> None:
     cancel = ask(sample, "refund_destination", order_id="#S6104376", errand="cancel")
     assert cancel.reply == (
-        "If you cancel order #S6104376, $415.33 goes back to Mastercard card ending 6630 within 5 to 7 business days."
+        "If you cancel order #S6104376, $415.33 goes back to Mastercard card ending 6630 (credit_card_3642964) within 5 to 7 business days."
     )
     assert cancel.actions[0].name == "refund_route"
     zh = ask(sample, "refund_destination", "zh", order_id="#S6104376")
-    assert zh.reply == "如果取消订单 #S6104376，$415.33 将在 5 到 7 个工作日内退回 尾号 6630 的 Mastercard 信用卡。"
+    assert zh.reply == "如果取消订单 #S6104376，$415.33 将在 5 到 7 个工作日内退回 尾号 6630 的 Mastercard 信用卡（credit_card_3642964）。"
     back = ask(sample, "refund_destination", about="the sneakers")
     assert back.reply == (
-        "A refund for items of order #S8963198 goes to the original payment method, Mastercard card ending 6630, "
+        "A refund for items of order #S8963198 goes to the original payment method, Mastercard card ending 6630 (credit_card_3642964), "
         "or to a gift card: gift card gift_card_8479695 (balance $120.00)."
     )
     swap = ask(sample, "refund_destination", order_id="#S8963198", errand="exchange")
@@ -188,7 +188,7 @@ def test_policy_limits_before_the_customer_chooses(sample: StoreAnswers) -> None
     cancel = ask(sample, "policy_limit", order_id="#S5432015", about="can I cancel it?")
     assert cancel.reply == (
         "Order #S5432015 is pending, so you can cancel it; the reason must be 'no longer needed' or 'ordered by "
-        "mistake'. If you cancel order #S5432015, $34.99 goes back to Mastercard card ending 6630 within 5 to 7 "
+        "mistake'. If you cancel order #S5432015, $34.99 goes back to Mastercard card ending 6630 (credit_card_3642964) within 5 to 7 "
         "business days."
     )
     cancel_zh = ask(sample, "policy_limit", "zh", order_id="#S5432015", errand="cancel")

@@ -15,7 +15,7 @@ from assistant.dialogue.commands import (
     Shop,
     StartErrand,
 )
-from assistant.dialogue.intents import Intent, route
+from assistant.dialogue.intents import EmbeddingIntentClassifier, Intent, route
 from assistant.dialogue.slots import extract
 from assistant.dialogue.understanding import read, understand
 from assistant.sessions import DialogueState, PendingAction, ShownProduct
@@ -140,6 +140,61 @@ def test_yes_and_no_to_a_proposal(text: str, answer: object) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "ok so the visa 8676 is my only card on file, and that's credit_card_7239357?",
+        "is 7287 credit_card_1199336? if so yes",
+        "Yes, please go ahead. Will the refund go back to the original payment method?",
+        "好的，退款会退到哪张卡？",
+    ],
+)
+def test_a_question_is_never_a_yes(text: str) -> None:
+    """A change ran on a question in role-play: a message asking something confirms nothing."""
+    assert extract(text).confirmation is None
+    assert Confirm() not in understand(text, PROPOSED).commands
+
+
+def test_a_short_yes_after_a_statement_is_a_yes() -> None:
+    assert extract("gift card is what i want. yes").confirmation is True
+    assert extract("the gift card is what i want, yes i know it takes a while").confirmation is None
+
+
+def test_an_errand_beside_a_question_is_kept() -> None:
+    """ "I want to return X. Where would the refund go?" is a return and a question, not the question alone."""
+    commands = understand(
+        "Order #W2923184 - I want to return the wireless earbuds and the laptop. Where would the refund go?"
+    ).commands
+    assert [c.kind for c in commands][:2] == ["start_errand", "ask_info"]
+    assert isinstance(commands[0], StartErrand) and commands[0].errand == "return"
+    assert isinstance(commands[1], AskInfo) and commands[1].topic == "refund_destination"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("could the smartphone become black, 128GB storage, 4GB RAM, 6.5-inch screen?", Intent.MODIFY),
+        ("start over", Intent.CONTINUE),
+        ("ugh, fine.", Intent.SMALL_TALK),
+        ("thanks, that went better than I expected", Intent.SMALL_TALK),
+    ],
+)
+def test_role_play_phrasings(text: str, intent: Intent) -> None:
+    assert read(text).routed.intent is intent
+
+
+def test_a_strong_errand_word_outweighs_the_nearest_example() -> None:
+    """With several rules firing, the intent examples (real encoder) only choose among them: the nearest example
+    once turned "exchange an item from my order" into a modification in role-play."""
+    from assistant.config import Settings
+    from retrieval.embeddings import get_embedder
+
+    embedder = get_embedder(Settings().embedding_model)
+    classifier = EmbeddingIntentClassifier(embedder.encode_query)
+    text = "hello. i would like to exchange an item from my order please"
+    assert read(text, DialogueState(), classifier).routed.intent is Intent.EXCHANGE
+
+
+@pytest.mark.parametrize(
     ("text", "act"),
     [
         ("thanks!", "thanks"),
@@ -193,6 +248,11 @@ def test_a_real_cancellation_that_names_noise_cancelling_headphones() -> None:
         ("john smith, zip 80280", "John", "Smith", "80280"),
         ("my name is john smith and my zip is 12345", "John", "Smith", "12345"),
         ("Yusuf Rossi 19122", "Yusuf", "Rossi", "19122"),
+        # After a lead-in, as role-played customers wrote them.
+        ("sure, Harper Johansson, zip 80281", "Harper", "Johansson", "80281"),
+        ("Of course! Anya Kovacs, 95132", "Anya", "Kovacs", "95132"),
+        ("oh sure, anya lee, zip 78227. dont remember my email sorry", "Anya", "Lee", "78227"),
+        ("Sure, Sophia Jackson, zip code 60651. The order is #W6977171.", "Sophia", "Jackson", "60651"),
         ("我叫 Mei Chen，邮编80280", "Mei", "Chen", "80280"),
     ],
 )

@@ -178,15 +178,18 @@ _RULES: list[tuple[Intent, float, re.Pattern[str]]] = [
         ),
     ),
     # Thanks and goodbyes with more words ("thanks for your help, that's all"): still not a search.
+    # A thanks outweighs the words after it ("thanks, that went better than I expected" compares nothing).
     (
         Intent.SMALL_TALK,
-        1.3,
+        2.9,
         _rx(
             r"^\s*((ok(ay)?|great|perfect|awesome|cool|alright|no),?\s+)?(thanks?|thank you|thx|cheers|bye|goodbye|"
             r"have a (nice|good|great) (day|one|evening)|that'?s (all|it|everything))\b"
             r"(?!.*\b(but|can you|could you|please|want|need|find|show|looking|where|why|how|what|which)\b)"
             r"[^?]{0,60}$",
             r"^\s*(谢谢|多谢|感谢|好的?，?谢谢|再见|拜拜|没有了|没别的了|就这些)[^？?吗]{0,20}$",
+            # A closing word or two ("ugh, fine.", "ok whatever", "done."): the customer is finishing, not searching.
+            r"^\s*((ok(ay)?|fine|done|finally|ugh|alright|great|perfect|cool|good)\b[\s,.!…]*){1,3}$",
         ),
     ),
     (
@@ -240,11 +243,14 @@ _SHOP_QUESTION = _rx(
     r"\b(in stock|out of stock|availab\w+|sold out|how much (is|are|does|do)|price|cost|cheapest|most expensive)\b",
     r"有货|库存|现货|多少钱|价格|最便宜|最贵",
 )
+_BECOME = _rx(r"\b(become|be changed to|be switched to)\b", r"(换成|改成|变成)")
 _YES_NO_OR_SLOT = _rx(
     r"^\s*(yes|yeah|yep|yup|sure|ok(ay)?|confirm(ed)?|go ahead|do it|please do|correct|right|that'?s right|"
     r"no|nope|nah|don'?t|stop|never ?mind)\b",
     r"^\s*(是的?|好的?|对|确认|可以|行|没问题|不|不要|不用|算了|取消吧)",
     r"#?W\d{7}\b",
+    # Answers to "what should X become?": "none of those, the same one", "an identical replacement".
+    r"^\s*none of (those|these|them)\b|\b(identical|replacement|the (exact )?same (one|item|model|options?))\b",
     r"[\w.+-]+@[\w-]+\.[\w.]+",
     r"\b\d{5}\b",
 )
@@ -324,6 +330,8 @@ def route(
         scores[Intent.PRODUCT_QUESTION] = max(scores.get(Intent.PRODUCT_QUESTION, 0.0), 1.5)
 
     waiting = state.pending_action is not None or state.pending_intent is not None
+    if not waiting and _BECOME.search(text):  # "could the phone become black, 128GB?" asks to change an item
+        scores[Intent.MODIFY] = max(scores.get(Intent.MODIFY, 0.0), 2.2)
     if waiting and (fills_slot or _YES_NO_OR_SLOT.search(text)):
         # A new explicit request still wins over continuing ("no, I want to return it instead").
         best_new = max((s for i, s in scores.items() if i in SERVICE_INTENTS | {Intent.HANDOFF}), default=0.0)
@@ -340,7 +348,9 @@ def route(
     settled = len(strong) == 1 or set(scores) == {Intent.SMALL_TALK}
     if classifier is not None and not settled:
         guess = classifier.classify(text)
-        if guess is not None and (not scores or guess[0] in scores or guess[1] >= 0.6):
+        # Where rules fired strongly the guess only chooses among them: "exchange an item from my order" is no
+        # modification however close its nearest example is.
+        if guess is not None and (guess[0] in scores or (not strong and (not scores or guess[1] >= 0.6))):
             return Routed(guess[0], round(guess[1], 3), ("embedding",))
     if not scores:
         # Short noun phrases ("wireless earbuds", "蓝牙耳机") are searches; questions without a product are not.

@@ -24,7 +24,9 @@ _NAME = re.compile(
     r"^\s*([A-Z][a-z]+)\s+([A-Z][a-z]+)\s*[,;]?\s*(?:zip|\d{5}|$)|"
     # Typed in lowercase: only where the name is clearly a name ("my name is john smith", "john smith 12345").
     r"(?i:my name is|name'?s)\s+([a-z]+)\s+([a-z]+)\b|"
-    r"^\s*([a-z]+)\s+([a-z]+)\s*[,;]?\s*(?:(?i:zip)|\d{5}\b)",
+    r"^\s*([a-z]+)\s+([a-z]+)\s*[,;]?\s*(?:(?i:zip)|\d{5}\b)|"
+    # After a lead-in ("sure, anya lee, zip 78227", "Of course! Anya Kovacs, 95132"): a clause of two words and a zip.
+    r"[,.!:;]\s*([A-Za-z][a-z]+)\s+([A-Za-z][a-z]+)\s*[,;]?\s*(?:(?i:zip)|\d{5}\b)",
 )
 _NAME_ZH = re.compile(r"我叫\s*([A-Za-z]+)\s+([A-Za-z]+)|名字是\s*([A-Za-z]+)\s+([A-Za-z]+)")
 
@@ -34,6 +36,7 @@ _YES = re.compile(
     r"^\s*(是的?|好的?|对的?|确认|可以|行|没问题|嗯|同意)",
     re.IGNORECASE,
 )
+_SENTENCES = re.compile(r"[.!;。！；\n]+")
 _NO = re.compile(
     r"^\s*(no|nope|nah|don'?t|do not|stop|never ?mind|cancel that|wait|not now|n)\b|^\s*(不|不要|不用|算了|先不|等等)",
     re.IGNORECASE,
@@ -166,10 +169,17 @@ _NOT_NAMES = {
 
 
 def confirmation(text: str) -> bool | None:
-    """An explicit yes (True) or no (False); anything else is None — a change never runs on an unclear answer."""
+    """An explicit yes (True) or no (False); anything else is None — a change never runs on an unclear answer.
+
+    A question is never a yes ("so the visa is credit_card_1?" asks, it does not agree); a short yes after a
+    statement is ("gift card is what i want. yes")."""
     if _NO.search(text):
         return False
-    if _YES.search(text):
+    if "?" in text or "？" in text:
+        return None
+    if _YES.search(text) or any(
+        _YES.search(sentence) and len(sentence.split()) <= 3 for sentence in _SENTENCES.split(text)[1:]
+    ):
         return True
     return None
 

@@ -583,7 +583,9 @@ def _order_lines(orders: list[Order], lang: str) -> str:
 
 def _grounded(view: VariantView) -> GroundedProduct:
     # Titled by the item id its line shows: the guard ties each line's price and stock to that variant alone.
-    return GroundedProduct(id=view.item_id, title=view.item_id, price=view.price, in_stock=view.available)
+    # Its options are its data: a line may name them ("backlight none") without being an unfounded claim.
+    data = f"{view.product_name} " + " ".join(f"{name} {value}" for name, value in view.options.items())
+    return GroundedProduct(id=view.item_id, title=view.item_id, price=view.price, in_stock=view.available, data=data)
 
 
 def _draft(

@@ -265,6 +265,12 @@ def _commands(
         # "no, I meant the puzzle" says no to the proposal on the table; "不是手机，是拼图" alone corrects.
         commands += [answer, correction] if isinstance(answer, Deny) and state.pending_action else [correction]
     elif info is not None:
+        # "I want to return the earbuds. Where would the refund go?": the errand stands beside the question.
+        statement = _QUESTIONS.sub(" ", rest).strip()
+        beside = statement and statement != rest.strip()  # a statement and a question, not the question alone
+        errand = route_intent(statement, DialogueState(language=state.language), classifier) if beside else None
+        if errand is not None and errand.intent in SERVICE_INTENTS and errand.intent.value != state.pending_intent:
+            commands += _errands(statement, state, classifier, _ERRANDS[errand.intent])
         commands.append(info)
     elif routed.intent is Intent.HANDOFF:
         commands.append(Handoff(reason=rest))
@@ -408,13 +414,19 @@ def _payment(slots: SlotValues) -> str | None:
     return None
 
 
+_QUESTIONS = re.compile(r"[^.!?。！？]*[?？]")
+
+
 def _first_errand_view(
     commands: list[Command], routed: Routed, slots: SlotValues, state: DialogueState
 ) -> tuple[Routed, SlotValues]:
     """What the handlers see: the intent of the first thing asked, and only the first errand's order."""
     waiting = state.pending_action is not None or state.pending_intent is not None
     first = commands[0]
-    if isinstance(first, CancelErrand) and len(commands) > 1:
+    if isinstance(first, CancelErrand) and len(commands) == 1:
+        # "start over" alone: the errand ends (or there is none); never a search for the words.
+        return Routed(Intent.CONTINUE, 0.9, ("cancel_errand",)), slots
+    if isinstance(first, CancelErrand):
         first = commands[1]
     if isinstance(first, StartErrand):
         errands = [c for c in commands if isinstance(c, StartErrand)]

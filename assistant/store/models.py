@@ -82,14 +82,15 @@ class PaymentMethod(BaseModel):
 
     def describe(self) -> str:
         if self.source == "credit_card":
-            return f"{(self.brand or 'credit').title()} card ending {self.last_four}"
+            # With its id: customers who know their method by id can check it is the one meant.
+            return f"{(self.brand or 'credit').title()} card ending {self.last_four} ({self.id})"
         if self.source == "gift_card":
             return f"gift card {self.id} (balance ${self.balance or 0:.2f})"
         return f"PayPal {self.id}"
 
     def describe_zh(self) -> str:
         if self.source == "credit_card":
-            return f"尾号 {self.last_four} 的 {(self.brand or 'credit').title()} 信用卡"
+            return f"尾号 {self.last_four} 的 {(self.brand or 'credit').title()} 信用卡（{self.id}）"
         if self.source == "gift_card":
             return f"礼品卡 {self.id}（余额 ${self.balance or 0:.2f}）"
         return f"PayPal {self.id}"
