@@ -123,7 +123,8 @@ def test_order_payment_and_payment_methods(sample: StoreAnswers) -> None:
     grounded(paid)
     methods = ask(sample, "payment_methods")
     assert methods.reply == (
-        "Your payment methods: Mastercard card ending 6630 (credit_card_3642964); PayPal paypal_5513686; gift card gift_card_8479695 "
+        "Your payment methods: Mastercard card ending 6630 (credit_card_3642964); PayPal paypal_5513686; gift card "
+        "gift_card_8479695 "
         "(balance $120.00)."
     )
     zh = ask(sample, "payment_methods", "zh")
@@ -150,14 +151,19 @@ def test_addresses(sample: StoreAnswers) -> None:
 def test_where_a_refund_goes(sample: StoreAnswers) -> None:
     cancel = ask(sample, "refund_destination", order_id="#S6104376", errand="cancel")
     assert cancel.reply == (
-        "If you cancel order #S6104376, $415.33 goes back to Mastercard card ending 6630 (credit_card_3642964) within 5 to 7 business days."
+        "If you cancel order #S6104376, $415.33 goes back to Mastercard card ending 6630 (credit_card_3642964) within "
+        "5 to 7 business days."
     )
     assert cancel.actions[0].name == "refund_route"
     zh = ask(sample, "refund_destination", "zh", order_id="#S6104376")
-    assert zh.reply == "如果取消订单 #S6104376，$415.33 将在 5 到 7 个工作日内退回 尾号 6630 的 Mastercard 信用卡（credit_card_3642964）。"
+    assert (
+        zh.reply == "如果取消订单 #S6104376，$415.33 将在 5 到 7 个工作日内退回 "
+        "尾号 6630 的 Mastercard 信用卡（credit_card_3642964）。"
+    )
     back = ask(sample, "refund_destination", about="the sneakers")
     assert back.reply == (
-        "A refund for items of order #S8963198 goes to the original payment method, Mastercard card ending 6630 (credit_card_3642964), "
+        "A refund for items of order #S8963198 goes to the original payment method, Mastercard card ending 6630 "
+        "(credit_card_3642964), "
         "or to a gift card: gift card gift_card_8479695 (balance $120.00)."
     )
     swap = ask(sample, "refund_destination", order_id="#S8963198", errand="exchange")
@@ -188,7 +194,8 @@ def test_policy_limits_before_the_customer_chooses(sample: StoreAnswers) -> None
     cancel = ask(sample, "policy_limit", order_id="#S5432015", about="can I cancel it?")
     assert cancel.reply == (
         "Order #S5432015 is pending, so you can cancel it; the reason must be 'no longer needed' or 'ordered by "
-        "mistake'. If you cancel order #S5432015, $34.99 goes back to Mastercard card ending 6630 (credit_card_3642964) within 5 to 7 "
+        "mistake'. If you cancel order #S5432015, $34.99 goes back to Mastercard card ending 6630 "
+        "(credit_card_3642964) within 5 to 7 "
         "business days."
     )
     cancel_zh = ask(sample, "policy_limit", "zh", order_id="#S5432015", errand="cancel")

@@ -28,7 +28,7 @@ _NAME = re.compile(
     # After a lead-in ("sure, anya lee, zip 78227", "Of course! Anya Kovacs, 95132"): a clause of two words and a zip.
     r"[,.!:;]\s*([A-Za-z][a-z]+)\s+([A-Za-z][a-z]+)\s*[,;]?\s*(?:(?i:zip)|\d{5}\b)",
 )
-_NAME_ZH = re.compile(r"我叫\s*([A-Za-z]+)\s+([A-Za-z]+)|名字是\s*([A-Za-z]+)\s+([A-Za-z]+)")
+_NAME_ZH = re.compile(r"(?:我叫|名字是|我是)\s*([A-Za-z]+)\s+([A-Za-z]+)")
 
 _YES = re.compile(
     r"^\s*(yes|yeah|yep|yup|sure|ok(ay)?|confirm(ed)?|go ahead|do it|please do|please proceed|proceed|correct|"

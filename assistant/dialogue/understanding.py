@@ -223,6 +223,10 @@ def read(
         # Who the customer says they are is checked at once: verified now, or refused if it is another account.
         routed = Routed(Intent.CONTINUE, routed.confidence, ("identity",))
 
+    if state.pending_action is not None and ("?" in text or "？" in text):
+        # "that's the mastercard ending 7287, right?" checks the proposal on the table; it changes nothing in it.
+        slots = replace(slots, payment_method_id=None, payment_kind=None, payment_last_four=None, address=None)
+        slots = replace(slots, reason=None, original_payment=False)
     commands = _commands(text, state, routed, slots, classifier)
     routed, slots = _first_errand_view(commands, routed, slots, state)
     # Not sure: nothing read, or only a guess (no rule matched, or a weak nearest example).
