@@ -11,8 +11,10 @@ import pytest
 from assistant.db import make_engine
 from assistant.dialogue.order_items import (
     asks_same_item,
+    items_not_in_order,
     match_items,
     match_variant,
+    same_item_unavailable,
     same_variant,
     unmatched_mentions,
     variant_examples,
@@ -168,3 +170,23 @@ def test_sample_store_values_and_items(sample: StoreDB) -> None:
     assert order is not None
     assert "Clicker Pro Wireless Mouse" in _names(match_items("the mouse", order))
     assert "Steamwell Air Fryer 5L" in _names(match_items("the fryer", order))
+
+
+def test_what_to_say_when_the_same_item_is_sold_out_or_a_listed_item_is_missing(retail: StoreDB) -> None:
+    keyboard = _item(retail, "#W3113816", "Mechanical Keyboard")
+    product = retail.product(keyboard.product_id)
+    assert product is not None
+    en = same_item_unavailable("the exact same one", keyboard, product, "en")
+    zh = same_item_unavailable("同款", keyboard, product, "zh")
+    assert en and "not available" in en and "switch type" in en
+    assert zh and "无货" in zh
+    assert same_item_unavailable("clicky, no backlight, full size", keyboard, product, "en") is None
+    kettle = _item(retail, "#W4817420", "Electric Kettle")
+    kettle_product = retail.product(kettle.product_id)
+    assert kettle_product is not None and same_item_unavailable("the same one", kettle, kettle_product, "en") is None
+    order = retail.order("#W7128968")
+    assert order is not None
+    said = items_not_in_order("vacuum, speaker, desk lamp", order, "en")
+    assert said and "'desk lamp'" in said and "Vacuum Cleaner" in said
+    assert items_not_in_order("all of them. vacuum, speaker, pet bed, bookshelf", order, "en") is None
+    assert "台灯" in (items_not_in_order("音箱和台灯", order, "zh") or "")

@@ -10,6 +10,7 @@ import re
 from typing import TypeVar
 
 from assistant.dialogue.references import COLOURS_ZH
+from assistant.dialogue.templates import render
 from assistant.store.models import Order, OrderItem, StoreProduct, User, Variant
 
 T = TypeVar("T")
@@ -231,6 +232,31 @@ def match_variant(text: str, item: OrderItem, product: StoreProduct, others: lis
     if len(top) > 1 and _CHEAP.search(clause):
         return [min(top, key=lambda v: v.price)]
     return sorted(top, key=lambda v: v.price)
+
+
+def same_item_unavailable(text: str, item: OrderItem, product: StoreProduct, language: str) -> str | None:
+    """What to say when the customer asks for a new unit of the very item but it is sold out (None otherwise, or
+    when the message also names options to change): so "the same one" is never met by unrelated examples."""
+    if not asks_same_item(text) or same_variant(item, product) is not None:
+        return None
+    if match_variant(text, item, product, [item]):
+        return None
+    return render("same_item_unavailable", language, item=item.name, options=option_choices(item, product))
+
+
+def items_not_in_order(text: str, order: Order, language: str) -> str | None:
+    """What to ask when a list of items names something the order does not hold (None when every part of the
+    list names one of its items): the caller asks instead of proposing without it."""
+    missing = unmatched_mentions(text, order)
+    if not missing:
+        return None
+    return render(
+        "items_not_in_order",
+        language,
+        names=", ".join(f"'{m}'" for m in missing),
+        order_id=order.order_id,
+        items="; ".join(describe_item(i) for i in order.items),
+    )
 
 
 def option_choices(item: OrderItem, product: StoreProduct) -> str:
