@@ -190,3 +190,37 @@ def test_what_to_say_when_the_same_item_is_sold_out_or_a_listed_item_is_missing(
     assert said and "'desk lamp'" in said and "Vacuum Cleaner" in said
     assert items_not_in_order("all of them. vacuum, speaker, pet bed, bookshelf", order, "en") is None
     assert "台灯" in (items_not_in_order("音箱和台灯", order, "zh") or "")
+
+
+# --- through the engine ----------------------------------------------------------------------------------------
+def test_the_engine_proposes_what_the_players_asked_for(retail_data_dir: Path) -> None:
+    from assistant.config import Settings
+    from assistant.runtime import Runtime
+
+    runtime = Runtime(Settings(data_dir=retail_data_dir, llm="none"))
+
+    def proposed(*messages: str) -> dict:
+        session_id = None
+        for message in messages:
+            response = runtime.dialogue.chat(message, session_id=session_id)
+            session_id = response.session_id
+        [action] = response.actions
+        assert action.status == "proposed", response.reply
+        return action.arguments
+
+    every = proposed(
+        "I want to return items from order #W7128968, my email is yusuf.jackson4654@example.com",
+        "all of them. vacuum, speaker, pet bed, bookshelf",
+    )
+    assert every["item_ids"] == ["7539442683", "7729002517", "6259501109", "2652637226"]
+    keyboard = proposed(
+        "I want to exchange the keyboard in order #W3113816, email emma.santos7683@example.com",
+        "clicky, no backlight, 80%",
+    )
+    assert keyboard["new_item_ids"] == ["9665000388"]
+    phone = proposed("修改订单 #W7613749 的手机，邮箱 olivia.silva3776@example.com", "黑色，128GB，4GB RAM，6.5-inch")
+    assert phone["new_item_ids"] == ["5339029584"]
+    same = proposed("I want to exchange the kettle in order #W4817420, email ava.moore6020@example.com", "the same one")
+    assert same["item_ids"] == same["new_item_ids"] == ["9624127908"]
+    # Proposals only: nothing changed without a yes.
+    assert runtime.store.db.order("#W7128968").status == "delivered"
