@@ -224,3 +224,19 @@ def test_the_engine_proposes_what_the_players_asked_for(retail_data_dir: Path) -
     assert same["item_ids"] == same["new_item_ids"] == ["9624127908"]
     # Proposals only: nothing changed without a yes.
     assert runtime.store.db.order("#W7128968").status == "delivered"
+
+
+def test_closing_words_and_small_words_name_nothing(retail: StoreDB) -> None:
+    order = retail.order("#W7128968")
+    assert order is not None
+    # "that's everything" closes a list; it does not ask for every item.
+    assert _names(match_items("the vacuum, that's everything", order)) == ["Vacuum Cleaner"]
+    assert _names(match_items("just the speaker, nothing else. thats everything", order)) == ["Bluetooth Speaker"]
+    makeup = _item(retail, "#W3069600", "Makeup Kit")  # dark, professional, Brand B
+    product = retail.product(makeup.product_id)
+    assert product is not None
+    # "a" is not "Brand A".
+    assert all(
+        v.options["brand"] == makeup.options["brand"]
+        for v in match_variant("a professional kit, light skin tone", makeup, product, [makeup])
+    )

@@ -17,7 +17,8 @@ T = TypeVar("T")
 _ALL = re.compile(r"\b(all|everything|every item|whole order|both|all of them|entire order)\b|全部|所有|都", re.I)
 # Saying every item outright: wins over a list of names that may be incomplete ("all of them. vacuum, speaker").
 _EVERY = re.compile(
-    r"\b(all of them|all (?:of )?(?:the |my |these |those )?(?:\w+ )?items|everything|every item|all \w+ of them|"
+    r"\b(all of them|all (?:of )?(?:the |my |these |those )?(?:\w+ )?items|(?<!that's )(?<!that is )(?<!thats )"
+    r"everything(?! else)(?! is)|every item|all \w+ of them|"
     r"whole order|entire order)\b|全部|所有",
     re.I,
 )
@@ -181,8 +182,11 @@ def _value_named(key: str, value: str, clause: str, siblings: set[str]) -> bool:
     said = set(_tokens(clause))
     own = _tokens(value)
     common = set.intersection(*(set(_tokens(v)) for v in siblings)) if len(siblings) > 1 else set()
+    # Only telling words that say something: "a" does not name "Brand A", nor "s" the size S.
     telling = [t for t in own if t not in common]
-    return bool(telling) and all(t in said for t in telling)
+    if not telling or any(t in _FILLER or (len(t) == 1 and t.isalpha()) for t in telling):
+        return False
+    return all(t in said for t in telling)
 
 
 def asks_same_item(text: str) -> bool:
