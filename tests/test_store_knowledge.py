@@ -364,3 +364,10 @@ def _user_ids(knowledge: StoreKnowledge) -> list[str]:
 
 def _as_item(name: str, product_id: str, item_id: str, price: float, options: dict[str, str]) -> OrderItem:
     return OrderItem(name=name, product_id=product_id, item_id=item_id, price=price, options=options)
+
+
+def test_plural_names_find_the_item(retail: StoreKnowledge) -> None:
+    # #W7128968 holds a Bookshelf and a Bluetooth Speaker: "bookshelves" and "speakers" name them.
+    user = "yusuf_jackson_7865"
+    assert [i.name for i in retail.find_items("#W7128968", acting_user=user, about="the bookshelves")] == ["Bookshelf"]
+    assert [i.name for i in retail.find_items("#W7128968", acting_user=user, about="speakers")] == ["Bluetooth Speaker"]

@@ -112,6 +112,15 @@ _T: dict[str, dict[str, str]] = {
         "en": "Please name the items by number or name: {choices}. Say 'all' for every item.",
         "zh": "请用编号或名称说明是哪些商品：{choices}。全部请说“全部”。",
     },
+    "same_item_unavailable": {
+        "en": "A new {item} exactly like yours is not available any more. Which option should it become instead? "
+        "Available: {options}.",
+        "zh": "与您这件完全相同的 {item} 目前已无货。请问要换成哪个选项？可选：{options}。",
+    },
+    "items_not_in_order": {
+        "en": "I couldn't find {names} in order {order_id}; it contains: {items}. Which items do you mean?",
+        "zh": "订单 {order_id} 里没有找到 {names}；该订单包含：{items}。请问您指的是哪些商品？",
+    },
     "ask_new_options_choices": {
         "en": "Which one should {item} become? For example: {choices}.",
         "zh": "{item} 要换成哪一款？例如：{choices}。",

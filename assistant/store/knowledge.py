@@ -70,8 +70,19 @@ _SIZE_OPTIONS = ("size", "capacity", "length", "height", "diameter", "pieces", "
 
 
 def words(text: str) -> set[str]:
-    """Lowercase words of `text` with a plural "s" dropped, stop words removed: what matching compares."""
-    return {w.rstrip("s") or w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOPWORDS}
+    """Lowercase words of `text` with a plural ending dropped, stop words removed: what matching compares."""
+    return {_singular(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOPWORDS}
+
+
+def _singular(word: str) -> str:
+    """One form for singular and plural: "bookshelves"/"bookshelf", "watches"/"watch", "batteries"/"battery"."""
+    if len(word) > 4 and word.endswith("ves"):
+        return word[:-3] + "f"
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if re.search(r"(ss|x|ch|sh|z)es$", word):
+        return word[:-2]
+    return word.rstrip("s") or word
 
 
 # --- results ---------------------------------------------------------------------------------------------------
