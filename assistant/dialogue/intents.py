@@ -90,7 +90,7 @@ _RULES: list[tuple[Intent, float, re.Pattern[str]]] = [
             r"\b(get|want|need|request|claim|obtain)\b.{0,25}\b(refund|money back|reimburse\w*)",
             r"\brefund\b",
             r"\bsend (it|them|this) back\b",
-            r"退货|退款|退回|退钱|退掉|退了",
+            r"退货|退款|退回|退钱|退掉|退了|(要|想|帮我)退(?!订阅)",
         ),
     ),
     (
