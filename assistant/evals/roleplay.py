@@ -164,7 +164,10 @@ def prepare(
     if (run_dir / MANIFEST).exists():
         raise ValueError(f"{run_dir} already holds a round; stop it and choose a new folder")
     tasks = load_tasks(tasks_file)
-    chosen = indices if indices is not None else sample_indices()
+    # The fixed sample of the 500 training tasks; a smaller file (the 20 held-out dev tasks) is played whole.
+    chosen = (
+        indices if indices is not None else sample_indices() if len(tasks) >= POPULATION else list(range(len(tasks)))
+    )
     if max(chosen) >= len(tasks):
         raise ValueError(f"{tasks_file} has {len(tasks)} tasks; the sample needs {max(chosen) + 1}")
     placed = split_groups({i: tasks[i].user_id for i in chosen}, groups)
