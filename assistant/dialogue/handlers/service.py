@@ -680,7 +680,9 @@ class ServiceHandler:
             render("reconfirm", lang, summary=summary),
             render("brief_confirm", lang, summary=summary),
         )
-        if state.asked[key] == 1:  # the proposal itself; asked again, it is the same proposal
+        # The proposal itself; asked again, it is the same proposal. Asked a fourth time, `ask` handed off and forgot
+        # the errand's questions, so the key may be gone.
+        if state.asked.get(key) == 1:
             draft.actions.append(
                 Action(name=action, arguments=proposal.arguments, status="proposed", result={"summary": summary})
             )
