@@ -109,3 +109,18 @@ def test_an_errand_the_status_does_not_allow_switches_to_the_one_it_does(retail_
     # Read as a return, the message is about the cancellation under way: it is proposed, not refused.
     assert [(a.name, a.status) for a in refund.actions] == [("cancel_pending_order", "proposed")]
     assert runtime.store.db.order("#W2582045").status == "delivered"
+
+
+def test_questions_while_a_proposal_waits_are_answered_then_it_is_repeated(retail_data_dir: Path) -> None:
+    runtime = _runtime(retail_data_dir)
+    _, contents, payment, done = _talk(
+        runtime,
+        "cancel order #W2079779, I ordered it by mistake. amelia.patel6926@example.com",
+        "What's in it, and will I get all my money back?",
+        "is gift_card_3751659 my gift card?",
+        "yes",
+    )
+    assert "Action Camera" in contents.reply and "$757.70 goes back to gift card gift_card_3751659" in contents.reply
+    assert "shall I go ahead" in contents.reply and not any(a.status == "proposed" for a in contents.actions)
+    assert "Your payment methods: gift card gift_card_3751659" in payment.reply
+    assert [(a.name, a.status) for a in done.actions] == [("cancel_pending_order", "done")]

@@ -66,6 +66,19 @@ _PAYMENT_CHANGE = re.compile(r"\b(pay(ment)?|card|paypal|gift ?card)\b|支付|�
 # "the same address as order #W…", "和 #W… 的地址一样": the address of another of the customer's orders.
 _SAME_AS = re.compile(r"\bsame\b|\bas (on|in|for)? ?(order|#)|\bfrom (order|#)|一样|相同|同一个", re.I)
 T = TypeVar("T")
+# A question, not new details: it asks ("is", "will", "what", "吗") rather than tells ("can you refund it to ...").
+_QUESTION = re.compile(
+    r"^\s*(is|are|will|what|what's|whats|how|when|which|does|do i|would)\b.*\?|吗[？?]?\s*$|什么|多久|哪", re.I | re.S
+)
+# What a question while a proposal waits is about, in the store's topics.
+_INFO_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("order_details", re.compile(r"what'?s in it|\bwhich items\b|\bcontains?\b|包含|有什么商品", re.I)),
+    (
+        "refund_destination",
+        re.compile(r"money back|\brefund|original payment|how long|how soon|退款|退回|多久", re.I),
+    ),
+    ("payment_methods", re.compile(r"\b(credit_card|gift_card|paypal)_\d+|\bending\b|尾号", re.I)),
+)
 # The errand with the same aim for an order of the other status (pending ↔ delivered).
 _OTHER_ERRAND = {
     Intent.MODIFY: Intent.EXCHANGE,
@@ -106,6 +119,9 @@ class ServiceHandler:
         if side is not None and state.verified_user_id:
             identity = self._identify(turn)  # another account's details in the question are refused first
             return identity if isinstance(identity, Draft) else self._side_question(turn, side)
+        asked = self._questions_while_waiting(turn, commands)
+        if asked is not None:
+            return asked
         intent = turn.routed.intent
         if self._same_aim(turn, intent, starts):
             intent = Intent.CONTINUE  # "when will I get the refund?" during a cancellation is not a return
@@ -143,6 +159,36 @@ class ServiceHandler:
             return self._verified_serve(turn, intent)
         state.slots.update(turn.slots.as_updates())
         return self._verified_serve(turn, intent)
+
+    def _questions_while_waiting(self, turn: Turn, commands: list[Command]) -> Draft | None:
+        """A question while a proposal waits ("what's in it, and will I get all my money back?", "is
+        credit_card_1 the Visa?"): answered from the store for the errand in progress, then the proposal once
+        more, briefly. A yes, a no, or new details for the errand are not questions."""
+        state = turn.state
+        if state.pending_action is None or not state.verified_user_id or not _QUESTION.search(turn.text):
+            return None
+        if _has(commands, Confirm) or _has(commands, Deny) or _has(commands, CancelErrand):
+            return None
+        topics = [topic for topic, words_ in _INFO_WORDS if words_.search(turn.text)]
+        if not topics:
+            return None
+        pending = state.pending_action
+        errand = pending.intent if pending.intent in ERRAND_ACTIONS else None
+        order_id = pending.arguments.get("order_id") or state.slots.get("order_id")
+        parts = [
+            self.answers.answer(
+                AskInfo(topic=topic, order_id=order_id),  # type: ignore[arg-type]  # a topic of InfoTopic
+                user_id=state.verified_user_id,
+                language=turn.language,
+                errand=errand,  # type: ignore[arg-type]  # a key of ERRAND_ACTIONS is an Errand
+                order_id=order_id,
+            )
+            for topic in topics
+        ]
+        draft = parts[0]
+        for part in parts[1:]:
+            draft = _joined(draft, part, part.reply)
+        return remind(state, draft, turn.language)
 
     def _same_aim(self, turn: Turn, intent: Intent, starts: list[StartErrand]) -> bool:
         """Whether a message read as the other-status twin of the errand under way (a return during a cancellation
