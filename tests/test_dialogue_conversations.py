@@ -44,23 +44,24 @@ def test_confirmation_flow_cancels_only_after_yes(retail_data_dir: Path) -> None
 
 def test_policy_refusal_carries_the_reason(retail_data_dir: Path) -> None:
     runtime = _runtime(retail_data_dir)
+    # A processed order: no errand fits it (a delivered one would be offered a return instead).
     response = runtime.dialogue.chat(
-        "cancel order #W2497857 please, email yara.li6570@example.com, I don't need it anymore"
+        "cancel order #W3400144 please, email yara.li6570@example.com, I don't need it anymore"
     )
     [refused] = response.actions
     assert refused.name == "cancel_pending_order" and refused.status == "refused"
-    assert refused.result["code"] == "invalid_status" and "delivered" in refused.result["reason"]
-    assert "delivered" in response.reply
-    assert runtime.store.db.order("#W2497857").status == "delivered"
+    assert refused.result["code"] == "invalid_status" and "processed" in refused.result["reason"]
+    assert "processed" in response.reply
+    assert runtime.store.db.order("#W3400144").status == "processed"
 
 
 def test_chinese_refusals_give_the_policy_reason_in_chinese(retail_data_dir: Path) -> None:
     runtime = _runtime(retail_data_dir)
     chat = runtime.dialogue.chat
-    cancel = chat("取消订单 #W2497857，邮箱 yara.li6570@example.com，不需要了")
+    cancel = chat("取消订单 #W3400144，邮箱 yara.li6570@example.com，不需要了")
     [refused] = cancel.actions
     assert refused.status == "refused" and refused.result["code"] == "invalid_status"
-    assert "订单 #W2497857 的状态是已送达（delivered）；只有待处理（pending）的订单才能取消。" in cancel.reply
+    assert "订单 #W3400144 的状态是" in cancel.reply and "只有待处理（pending）的订单才能取消。" in cancel.reply
     assert refused.result["reason"] in cancel.reply
     assert "only pending" not in cancel.reply and "can be" not in cancel.reply
     other = chat("查询订单 #W6310710 的状态", session_id=cancel.session_id)

@@ -63,15 +63,15 @@ def test_a_refusal_asked_again_is_said_differently_then_a_person_is_offered(reta
     runtime = _runtime(retail_data_dir)
     replies = _talk(
         runtime,
-        "cancel order #W6015009, I ordered it by mistake. yara.sanchez4385@example.com",
-        "but I want to cancel order #W6015009, ordered by mistake",
-        "cancel #W6015009 please, it was a mistake",
+        "cancel order #W3400144, I ordered it by mistake. yara.li6570@example.com",
+        "but I want to cancel order #W3400144, ordered by mistake",
+        "cancel #W3400144 please, it was a mistake",
     )
     assert [a.status for r in replies[:2] for a in r.actions] == ["refused", "refused"]
     assert "As I said" in replies[1].reply and "Shall I connect you with a person" in replies[2].reply
     assert len({r.reply for r in replies}) == 3
     [zh, again] = _talk(
-        runtime, "取消订单 #W1713682，买错了，邮箱 isabella.sanchez6218@example.com", "我就是要取消订单 #W1713682"
+        runtime, "取消订单 #W4277243，买错了，邮箱 isabella.sanchez6218@example.com", "我就是要取消订单 #W4277243"
     )
     assert "无法办理" in zh.reply and "如前所述" in again.reply
 

@@ -37,7 +37,10 @@ def next_errand(state: DialogueState) -> QueuedErrand | None:
 
 
 def describe(errand: QueuedErrand | StartErrand, language: str) -> str:
-    return render(f"errand_{errand.errand}", language, order_id=errand.order_id or "")
+    if not errand.order_id:
+        # Its order is asked for when its turn comes; an empty order id is never shown.
+        return render(f"errand_{errand.errand}_some", language)
+    return render(f"errand_{errand.errand}", language, order_id=errand.order_id)
 
 
 def upcoming(state: DialogueState, language: str) -> str:

@@ -51,10 +51,39 @@ def forget_errand(state: DialogueState) -> None:
     state.asked = {key: times for key, times in state.asked.items() if key.startswith(REFUSED)}
 
 
+def answered(state: DialogueState) -> bool:
+    """Whether the open question's answer is already in the slots (given in a message handled as something else):
+    such a question is no longer open and is not repeated."""
+    question = state.open_question
+    if question is None:
+        return True
+    key, slots = question.key, state.slots
+    if key.startswith("order:"):
+        return bool(slots.get("order_id"))
+    if key.startswith("reason:"):
+        return bool(slots.get("reason"))
+    if key.startswith("items:"):
+        return bool(slots.get("item_ids"))
+    if key.startswith("address:"):
+        return bool(slots.get("address"))
+    if key.startswith("options:"):
+        return key.removeprefix("options:") in (slots.get("swaps") or {})
+    if key == "identity":
+        return state.verified_user_id is not None
+    if key == "step_up":
+        return not state.email_only
+    if key.startswith("confirm:"):
+        return state.pending_action is None
+    return False
+
+
 def remind(state: DialogueState, draft: Draft, language: str) -> Draft:
-    """After a message that was about something else, the errand's open question once more, briefly."""
+    """After a message that was about something else, the errand's open question once more, briefly; only while it
+    is still open (its answer not yet given)."""
     if state.open_question is None or (state.pending_intent is None and state.pending_action is None):
         state.open_question = None
+        return draft
+    if answered(state):
         return draft
     draft.reply = f"{draft.reply}\n{render('resume', language, question=state.open_question.brief)}"
     return draft

@@ -66,6 +66,26 @@ _PAYMENT_CHANGE = re.compile(r"\b(pay(ment)?|card|paypal|gift ?card)\b|支付|�
 # "the same address as order #W…", "和 #W… 的地址一样": the address of another of the customer's orders.
 _SAME_AS = re.compile(r"\bsame\b|\bas (on|in|for)? ?(order|#)|\bfrom (order|#)|一样|相同|同一个", re.I)
 T = TypeVar("T")
+# A question, not new details: it asks ("is", "will", "what", "吗") rather than tells ("can you refund it to ...").
+_QUESTION = re.compile(
+    r"^\s*(is|are|will|what|what's|whats|how|when|which|does|do i|would)\b.*\?|吗[？?]?\s*$|什么|多久|哪", re.I | re.S
+)
+# What a question while a proposal waits is about, in the store's topics.
+_INFO_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("order_details", re.compile(r"what'?s in it|\bwhich items\b|\bcontains?\b|包含|有什么商品", re.I)),
+    (
+        "refund_destination",
+        re.compile(r"money back|\brefund|original payment|how long|how soon|退款|退回|多久", re.I),
+    ),
+    ("payment_methods", re.compile(r"\b(credit_card|gift_card|paypal)_\d+|\bending\b|尾号", re.I)),
+)
+# The errand with the same aim for an order of the other status (pending ↔ delivered).
+_OTHER_ERRAND = {
+    Intent.MODIFY: Intent.EXCHANGE,
+    Intent.EXCHANGE: Intent.MODIFY,
+    Intent.RETURN: Intent.CANCEL,
+    Intent.CANCEL: Intent.RETURN,
+}
 
 
 class ServiceHandler:
@@ -99,7 +119,14 @@ class ServiceHandler:
         if side is not None and state.verified_user_id:
             identity = self._identify(turn)  # another account's details in the question are refused first
             return identity if isinstance(identity, Draft) else self._side_question(turn, side)
+        asked = self._questions_while_waiting(turn, commands)
+        if asked is not None:
+            return asked
         intent = turn.routed.intent
+        if self._same_aim(turn, intent, starts):
+            intent = Intent.CONTINUE  # "when will I get the refund?" during a cancellation is not a return
+        if _has(commands, Deny) and _asking(state, PERSON) and _errand_open(state):
+            return self._back_from_offer(turn)
         if intent is Intent.CONTINUE:
             if state.pending_action is not None:
                 return self._answer_pending(turn, commands)
@@ -132,6 +159,67 @@ class ServiceHandler:
             return self._verified_serve(turn, intent)
         state.slots.update(turn.slots.as_updates())
         return self._verified_serve(turn, intent)
+
+    def _questions_while_waiting(self, turn: Turn, commands: list[Command]) -> Draft | None:
+        """A question while a proposal waits ("what's in it, and will I get all my money back?", "is
+        credit_card_1 the Visa?"): answered from the store for the errand in progress, then the proposal once
+        more, briefly. A yes, a no, or new details for the errand are not questions."""
+        state = turn.state
+        if state.pending_action is None or not state.verified_user_id or not _QUESTION.search(turn.text):
+            return None
+        if _has(commands, Confirm) or _has(commands, Deny) or _has(commands, CancelErrand):
+            return None
+        topics = [topic for topic, words_ in _INFO_WORDS if words_.search(turn.text)]
+        if not topics:
+            return None
+        pending = state.pending_action
+        errand = pending.intent if pending.intent in ERRAND_ACTIONS else None
+        order_id = pending.arguments.get("order_id") or state.slots.get("order_id")
+        parts = [
+            self.answers.answer(
+                AskInfo(topic=topic, order_id=order_id),  # type: ignore[arg-type]  # a topic of InfoTopic
+                user_id=state.verified_user_id,
+                language=turn.language,
+                errand=errand,  # type: ignore[arg-type]  # a key of ERRAND_ACTIONS is an Errand
+                order_id=order_id,
+            )
+            for topic in topics
+        ]
+        draft = parts[0]
+        for part in parts[1:]:
+            draft = _joined(draft, part, part.reply)
+        return remind(state, draft, turn.language)
+
+    def _same_aim(self, turn: Turn, intent: Intent, starts: list[StartErrand]) -> bool:
+        """Whether a message read as the other-status twin of the errand under way (a return during a cancellation
+        of a pending order) is really about that errand: same order, and the errand under way fits its status."""
+        state = turn.state
+        if state.pending_intent is None or state.pending_action is not None or intent not in _OTHER_ERRAND:
+            return False
+        if _OTHER_ERRAND.get(Intent(state.pending_intent)) is not intent:
+            return False
+        if any(s.order_id and s.order_id != state.slots.get("order_id") for s in starts):
+            return False
+        order = self._current_order(turn)
+        return order is not None and _status_fits(Intent(state.pending_intent), order.status)
+
+    def _back_from_offer(self, turn: Turn) -> Draft:
+        """ "No" to "shall I connect you with a person?": never a hand-off; the errand goes on and its question
+        starts afresh."""
+        state = turn.state
+        assert state.open_question is not None
+        state.asked.pop(state.open_question.key.removeprefix(PERSON), None)
+        state.open_question = None
+        if state.pending_action is not None:
+            pending = state.pending_action
+            return self._ask(
+                turn,
+                f"confirm:{pending.name}:{sorted(pending.arguments.items())}",
+                render("propose", turn.language, summary=pending.summary),
+                render("reconfirm", turn.language, summary=pending.summary),
+                render("brief_confirm", turn.language, summary=pending.summary),
+            )
+        return self._verified_serve(turn, Intent(state.pending_intent))
 
     def _verified_serve(self, turn: Turn, intent: Intent) -> Draft:
         identity = self._identify(turn)
@@ -220,7 +308,29 @@ class ServiceHandler:
             errand=errand,  # type: ignore[arg-type]  # a key of ERRAND_ACTIONS is an Errand
             order_id=state.slots.get("order_id"),
         )
+        if self._fills_open_question(turn):
+            # The question also gave what the errand was waiting for ("it's #W1, what's in it?", "ordered by
+            # mistake — when is the refund?"): the errand goes on instead of asking for it again.
+            user = self.store.get_user_details(state.verified_user_id or "", acting_user=state.verified_user_id)
+            following = self._serve(turn, Intent(state.pending_intent), user)
+            return _joined(draft, following, following.reply)
         return remind(state, draft, turn.language)
+
+    def _fills_open_question(self, turn: Turn) -> bool:
+        """Whether the message answers the errand's open question "which order?" or "which reason?" (one order of
+        the customer's own, or a reason the policy accepts); the slot is then set."""
+        state, said = turn.state, turn.slots
+        if state.pending_action is not None or state.pending_intent is None:
+            return False
+        if _asking(state, "order:") and len(set(said.order_ids)) == 1:
+            user = self.store.get_user_details(state.verified_user_id or "", acting_user=state.verified_user_id)
+            if said.order_ids[0] in user.orders:
+                state.slots["order_id"] = said.order_ids[0]
+                return True
+        if _asking(state, "reason:") and said.reason:
+            state.slots["reason"] = said.reason
+            return True
+        return False
 
     def _finish(self, turn: Turn, draft: Draft) -> Draft:
         """The errand is over (done, declined or refused): its details go, and the next errand on the agenda starts
@@ -242,6 +352,12 @@ class ServiceHandler:
         state.slots.update({k: v for k, v in said.as_updates().items() if k != "order_id"})
         if queued.order_id:
             state.slots["order_id"] = queued.order_id
+        # The order (its own, or the finished errand's) is kept only when its status, after the errand just done,
+        # still allows this one ("return it and exchange something" leaves it return requested); otherwise "which
+        # order?" is asked, with the orders that fit.
+        order = self._current_order(turn)
+        if order is None or not _status_fits(Intent(queued.errand), order.status):
+            state.slots.pop("order_id", None)
         state.slots["request_text"] = " ".join(queued.items) if queued.items else queued.text
         state.pending_intent = queued.errand
         user_id = state.verified_user_id or ""
@@ -391,6 +507,18 @@ class ServiceHandler:
         except PolicyError as exc:
             slots.pop("order_id", None)
             return self._finish(turn, self._refused(turn, "get_order_details", {"order_id": order_id}, exc))
+        switched = self._switched(turn, intent, order)
+        if switched is not None:
+            draft = self._serve(turn, switched, user)
+            notice = render(
+                "switched_errand",
+                lang,
+                order_id=order.order_id,
+                status=status_text(order.status, lang),
+                errand=render(f"errand_{switched.value}", lang, order_id=order.order_id),
+            )
+            draft.reply = f"{notice} {draft.reply}"
+            return draft
         facts = Facts(orders={order.order_id: order.status}, amounts={i.price for i in order.items} | {order.total})
         if intent is Intent.ORDER_STATUS:
             draft = Draft(_status_text(order, lang), facts=facts)
@@ -444,6 +572,20 @@ class ServiceHandler:
                 )
         return self._with_limit(turn, intent, self._swap(turn, intent, user, order))
 
+    def _switched(self, turn: Turn, intent: Intent, order: Order) -> Intent | None:
+        """The errand that fits the order's status when the one asked for does not: changing a delivered order's
+        items is an exchange, a pending order's a modification; a pending order is cancelled rather than returned,
+        a delivered one returned rather than cancelled. The customer still confirms the proposal explicitly."""
+        if _status_fits(intent, order.status):
+            return None
+        if intent is Intent.MODIFY and _PAYMENT_CHANGE.search(turn.text):
+            return None  # a payment change has no delivered-order counterpart: the refusal says why
+        other = _OTHER_ERRAND.get(intent)
+        if other is None or not _status_fits(other, order.status):
+            return None
+        turn.state.pending_intent = other.value
+        return other
+
     def _order_by_contents(self, turn: Turn, intent: Intent, user: User) -> str | None:
         """The customer's only order, or the one holding the item they name ("the one with the lamp"); among
         several, the one whose status suits the errand."""
@@ -457,7 +599,8 @@ class ServiceHandler:
             if any(words(item.name) & named for item in match.items)  # by what is in it, not a stray word
         ]
         fitting = [o for o in found if _status_fits(intent, o.status)]
-        chosen = fitting if len(fitting) == 1 else found
+        # An errand is never given an order whose status it can't apply to (a returned order is not exchanged).
+        chosen = fitting if len(fitting) == 1 or intent in ERRAND_ACTIONS else found
         return chosen[0].order_id if len(chosen) == 1 else None
 
     def _list_orders(self, turn: Turn, intent: Intent, user: User) -> Draft:
@@ -680,7 +823,9 @@ class ServiceHandler:
             render("reconfirm", lang, summary=summary),
             render("brief_confirm", lang, summary=summary),
         )
-        if state.asked[key] == 1:  # the proposal itself; asked again, it is the same proposal
+        # The proposal itself; asked again, it is the same proposal. Asked a fourth time, `ask` handed off and forgot
+        # the errand's questions, so the key may be gone.
+        if state.asked.get(key) == 1:
             draft.actions.append(
                 Action(name=action, arguments=proposal.arguments, status="proposed", result={"summary": summary})
             )
