@@ -177,6 +177,9 @@ def test_an_errand_beside_a_question_is_kept() -> None:
         ("ugh, fine.", Intent.SMALL_TALK),
         ("thanks, that went better than I expected", Intent.SMALL_TALK),
         ("我要退订单 #W7128968 里的吸尘器和音箱", Intent.RETURN),
+        ("i don't want a human. start over", Intent.CONTINUE),
+        ("no human pls", Intent.CONTINUE),
+        ("不要转人工", Intent.CONTINUE),
     ],
 )
 def test_role_play_phrasings(text: str, intent: Intent) -> None:

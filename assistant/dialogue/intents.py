@@ -243,6 +243,10 @@ _SHOP_QUESTION = _rx(
     r"\b(in stock|out of stock|availab\w+|sold out|how much (is|are|does|do)|price|cost|cheapest|most expensive)\b",
     r"有货|库存|现货|多少钱|价格|最便宜|最贵",
 )
+_NO_PERSON = _rx(
+    r"\b(no|not|don'?t|do not|without)\b.{0,20}\b(human|person|agent|representative|transfer)",
+    r"(不要|不用|别|不需要).{0,4}(人工|转接|真人|客服)",
+)
 _BECOME = _rx(r"\b(become|be changed to|be switched to)\b", r"(换成|改成|变成)")
 _YES_NO_OR_SLOT = _rx(
     r"^\s*(yes|yeah|yep|yup|sure|ok(ay)?|confirm(ed)?|go ahead|do it|please do|correct|right|that'?s right|"
@@ -319,6 +323,11 @@ def route(
         if pattern.search(text):
             scores[intent] = max(scores.get(intent, 0.0), weight)
 
+    if Intent.HANDOFF in scores and _NO_PERSON.search(text):
+        # "no human please", "不要转人工" turns a person down: an answer, never a hand-off or a search.
+        del scores[Intent.HANDOFF]
+        if not scores.keys() & SERVICE_INTENTS:
+            return Routed(Intent.CONTINUE, 0.8, ("no_person",))
     has_shown = bool(state.shown)
     if has_shown and _PRODUCT_QUESTION.search(text):
         scores[Intent.PRODUCT_QUESTION] = max(scores.get(Intent.PRODUCT_QUESTION, 0.0), 2.1)

@@ -43,7 +43,7 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 
 
 _CANCEL_ERRAND = _rx(
-    r"^\W*(oh,? )?(never ?mind|nevermind|forget (it|that|about (it|that))|start (over|again)|scratch that|"
+    r"(^|[.!;]\s*)\W*(oh,? )?(never ?mind|nevermind|forget (it|that|about (it|that))|start (over|again)|scratch that|"
     r"let'?s start (over|again)|cancel that|stop (this|that)|i changed my mind)\b",
     r"^\W*(算了|重新开始|从头(开始|再来)|不用了|忘了吧|不办了)",
 )
