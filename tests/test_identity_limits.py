@@ -45,6 +45,12 @@ def verified(response) -> bool:  # type: ignore[no-untyped-def]
     return any(a.name == "get_order_details" and a.status == "done" for a in response.actions)
 
 
+def refused_identity(response) -> bool:  # type: ignore[no-untyped-def]
+    """The same refusal as for an unknown account; the third identical one in a row offers a person instead (the
+    dialogue never sends one reply three times), which reveals nothing either."""
+    return "couldn't find" in response.reply or "going in circles" in response.reply
+
+
 def ask_status(runtime: Runtime, identity: str, client: str = "198.51.100.1", session_id: str | None = None):  # type: ignore[no-untyped-def]
     first = runtime.dialogue.chat("What's the status of my order?", session_id=session_id, client=client)
     return runtime.dialogue.chat(identity, session_id=first.session_id, client=client)
@@ -57,7 +63,7 @@ def test_wrong_zip_codes_lock_the_conversation_until_the_cool_down(retail_data_d
     session = first.session_id
     for n in range(5):
         refused = runtime.dialogue.chat(wrong_zip(n), session_id=session, client="198.51.100.1")
-        assert not verified(refused) and "couldn't find" in refused.reply
+        assert not verified(refused) and refused_identity(refused)
     locked = runtime.dialogue.chat(NOAH, session_id=session, client="198.51.100.1")
     assert not verified(locked) and "Too many" in locked.reply and "Noah" not in locked.reply
     clock.now += COOLDOWN_S - 1
@@ -114,7 +120,7 @@ def test_one_client_cannot_spray_guesses_over_many_accounts(retail_data_dir: Pat
     ]
     for first in strangers:  # a different (unknown) name each time: no account is charged, only the client
         refused = ask_status(runtime, f"{first} Nobody, 12345", client="198.51.100.66")
-        assert not verified(refused) and "couldn't find" in refused.reply
+        assert not verified(refused) and refused_identity(refused)
     assert "Too many" in ask_status(runtime, NOAH, client="198.51.100.66").reply
     assert verified(ask_status(runtime, NOAH, client="198.51.100.67"))  # another client is not locked out
 
