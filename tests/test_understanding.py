@@ -345,3 +345,8 @@ def test_rules_are_sure_of_plain_messages(text: str, state: DialogueState | None
 def test_out_of_scope_stays_out_of_scope() -> None:
     assert understand("what's the weather in Paris tomorrow?").commands == [OutOfScope()]
     assert understand("给我讲个笑话").commands == [OutOfScope()]
+
+
+def test_the_sample_stores_order_ids_are_order_ids() -> None:
+    """The demo store's orders are "#S…": named before identity, the order is kept for after it."""
+    assert extract("Where is my order #S8963198?").order_ids == ["#S8963198"]

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Bounded by letters and digits, not by \b: in "取消#W1234567和..." the Chinese character is a word character.
-ORDER_ID = re.compile(r"#?\s?(?<![A-Za-z0-9])(W\d{7})(?!\d)", re.IGNORECASE)
+# W: the retail store's order ids; S: the sample store's (the demo that `serve` starts with nothing loaded).
+ORDER_ID = re.compile(r"#?\s?(?<![A-Za-z0-9])([WS]\d{7})(?!\d)", re.IGNORECASE)
 # "order number 1234567", "order #1234567", "订单号1234567": the store's ids are W and seven digits.
 _BARE_ORDER_ID = re.compile(
     r"(?:\border\s*(?:number|no\.?|num|id|#)?|订单号?码?)\s*[:#]?\s*(?<![\dW])(\d{7})(?!\d)", re.I
