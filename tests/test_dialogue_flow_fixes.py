@@ -6,28 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.config import Settings
-from assistant.runtime import Runtime
-
-
-def _runtime(data_dir: Path) -> Runtime:
-    return Runtime(Settings(data_dir=data_dir, llm="none"))
-
-
-def _talk(runtime: Runtime, *messages: str) -> list:
-    responses = []
-    session_id = None
-    for message in messages:
-        response = runtime.dialogue.chat(message, session_id=session_id)
-        session_id = response.session_id
-        responses.append(response)
-    return responses
+from tests.dialogue_helpers import none_runtime, talk
 
 
 def test_the_fourth_asking_of_the_same_proposal_hands_off_without_crashing(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
+    runtime = none_runtime(retail_data_dir)
     again = "my email is amelia.patel6926@example.com"  # new details that plan the same proposal again
-    replies = _talk(runtime, f"cancel order #W2079779, I ordered it by mistake. {again}", again, again, again)
+    replies = talk(runtime, f"cancel order #W2079779, I ordered it by mistake. {again}", again, again, again)
     assert replies[0].actions[0].status == "proposed" and "connect you with a person" in replies[2].reply
     assert replies[3].handoff and [(a.name, a.status) for a in replies[3].actions] == [
         ("transfer_to_human_agents", "done")
@@ -36,8 +21,8 @@ def test_the_fourth_asking_of_the_same_proposal_hands_off_without_crashing(retai
 
 
 def test_an_order_given_with_a_side_question_answers_which_order(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    asked, answered = _talk(
+    runtime = none_runtime(retail_data_dir)
+    asked, answered = talk(
         runtime, "I want to cancel an order. amelia.patel6926@example.com", "what's the status of #W2079779?"
     )
     assert "Which order" in asked.reply
@@ -60,8 +45,8 @@ def test_a_reminder_repeats_only_a_question_still_open() -> None:
 
 
 def test_no_to_the_offer_of_a_person_goes_back_to_the_errand(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    *_, offer, no, again = _talk(
+    runtime = none_runtime(retail_data_dir)
+    *_, offer, no, again = talk(
         runtime,
         "I want to cancel an order. amelia.patel6926@example.com",
         "hmm",
@@ -72,15 +57,15 @@ def test_no_to_the_offer_of_a_person_goes_back_to_the_errand(retail_data_dir: Pa
     assert "connect you with a person" in offer.reply
     assert not no.handoff and not no.actions and "Which order" in no.reply
     assert not again.handoff  # the question starts afresh: no hand-off on the next unclear answer
-    *_, offer, no = _talk(
+    *_, offer, no = talk(
         runtime, "cancel order #W2079779, I ordered it by mistake. amelia.patel6926@example.com", "hmm", "hmm", "no"
     )
     assert "connect you with a person" in offer.reply and not no.handoff and "Shall I go ahead" in no.reply
 
 
 def test_a_queued_errand_asks_for_an_order_its_status_allows(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    proposed, done = _talk(
+    runtime = none_runtime(retail_data_dir)
+    proposed, done = talk(
         runtime,
         "I'd like to return the Smartphone from order #W2693718, and I also want to exchange a thing, "
         "email harper.brown3965@example.com",
@@ -92,8 +77,8 @@ def test_a_queued_errand_asks_for_an_order_its_status_allows(retail_data_dir: Pa
 
 
 def test_an_errand_the_status_does_not_allow_switches_to_the_one_it_does(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    [switched, again] = _talk(
+    runtime = none_runtime(retail_data_dir)
+    [switched, again] = talk(
         runtime,
         "cancel my order #W2582045, juan.santos3161@example.com",
         "that's about cancelling tho. i'm doing a return",
@@ -101,7 +86,7 @@ def test_an_errand_the_status_does_not_allow_switches_to_the_one_it_does(retail_
     assert "is delivered, so what I can do is return items of order #W2582045" in switched.reply
     assert [(a.name, a.status) for a in switched.actions] == [("return_delivered_order_items", "proposed")]
     assert "can't" not in again.reply and "Shall I go ahead" in again.reply
-    [_, refund] = _talk(
+    [_, refund] = talk(
         runtime,
         "I want to cancel order #W2079779. amelia.patel6926@example.com",
         "it was ordered by mistake. when will I get the refund?",
@@ -112,8 +97,8 @@ def test_an_errand_the_status_does_not_allow_switches_to_the_one_it_does(retail_
 
 
 def test_questions_while_a_proposal_waits_are_answered_then_it_is_repeated(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    _, contents, payment, done = _talk(
+    runtime = none_runtime(retail_data_dir)
+    _, contents, payment, done = talk(
         runtime,
         "cancel order #W2079779, I ordered it by mistake. amelia.patel6926@example.com",
         "What's in it, and will I get all my money back?",

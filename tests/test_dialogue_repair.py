@@ -7,33 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.config import Settings
 from assistant.dialogue.commands import StartErrand, Understanding
 from assistant.dialogue.handlers.base import Turn
 from assistant.dialogue.intents import Intent, Routed
 from assistant.dialogue.slots import extract
-from assistant.runtime import Runtime
 from assistant.sessions import DialogueState
-
-
-def _runtime(data_dir: Path) -> Runtime:
-    return Runtime(Settings(data_dir=data_dir, llm="none"))
-
-
-def _talk(runtime: Runtime, *messages: str) -> list:
-    responses = []
-    session_id = None
-    for message in messages:
-        response = runtime.dialogue.chat(message, session_id=session_id)
-        session_id = response.session_id
-        responses.append(response)
-    return responses
+from tests.dialogue_helpers import none_runtime, talk
 
 
 def test_an_unanswered_question_is_rephrased_then_a_person_is_offered_then_taken(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
+    runtime = none_runtime(retail_data_dir)
     before = runtime.store.db.order("#W8770097")
-    asked, again, offer, transfer = _talk(
+    asked, again, offer, transfer = talk(
         runtime,
         "Please change the shipping address of order #W8770097, my email is ivan.santos3158@example.com",
         "hmm I'm not sure",
@@ -50,8 +35,8 @@ def test_an_unanswered_question_is_rephrased_then_a_person_is_offered_then_taken
 
 
 def test_yes_to_the_offer_of_a_person_hands_off_and_changes_nothing(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    proposed, _, offer, yes = _talk(
+    runtime = none_runtime(retail_data_dir)
+    proposed, _, offer, yes = talk(
         runtime, "cancel order #W2079779, I ordered it by mistake. amelia.patel6926@example.com", "hmm", "hmm", "yes"
     )
     assert proposed.actions[0].status == "proposed" and "connect you with a person" in offer.reply
@@ -60,8 +45,8 @@ def test_yes_to_the_offer_of_a_person_hands_off_and_changes_nothing(retail_data_
 
 
 def test_a_refusal_asked_again_is_said_differently_then_a_person_is_offered(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    replies = _talk(
+    runtime = none_runtime(retail_data_dir)
+    replies = talk(
         runtime,
         "cancel order #W3400144, I ordered it by mistake. yara.li6570@example.com",
         "but I want to cancel order #W3400144, ordered by mistake",
@@ -70,22 +55,22 @@ def test_a_refusal_asked_again_is_said_differently_then_a_person_is_offered(reta
     assert [a.status for r in replies[:2] for a in r.actions] == ["refused", "refused"]
     assert "As I said" in replies[1].reply and "Shall I connect you with a person" in replies[2].reply
     assert len({r.reply for r in replies}) == 3
-    [zh, again] = _talk(
+    [zh, again] = talk(
         runtime, "取消订单 #W4277243，买错了，邮箱 isabella.sanchez6218@example.com", "我就是要取消订单 #W4277243"
     )
     assert "无法办理" in zh.reply and "如前所述" in again.reply
 
 
 def test_chinese_questions_never_come_back_word_for_word(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    replies = [r.reply for r in _talk(runtime, "我要取消订单 #W2493472，邮箱 ivan.kim1689@example.com", "嗯", "这个嘛")]
+    runtime = none_runtime(retail_data_dir)
+    replies = [r.reply for r in talk(runtime, "我要取消订单 #W2493472，邮箱 ivan.kim1689@example.com", "嗯", "这个嘛")]
     assert "不再需要" in replies[0] and "选择一个原因" in replies[1] and "转接人工客服" in replies[2]
     assert len(set(replies)) == 3
 
 
 def test_no_keeps_the_errand_open_and_a_correction_reproposes(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    proposed, denied, corrected, done = _talk(
+    runtime = none_runtime(retail_data_dir)
+    proposed, denied, corrected, done = talk(
         runtime,
         "I'd like to return the Smartphone from order #W2693718, email harper.brown3965@example.com",
         "no",
@@ -104,8 +89,8 @@ def test_no_keeps_the_errand_open_and_a_correction_reproposes(retail_data_dir: P
 
 
 def test_never_mind_ends_the_errand_and_clears_its_details(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    proposed, dropped, after = _talk(
+    runtime = none_runtime(retail_data_dir)
+    proposed, dropped, after = talk(
         runtime, "取消订单 #W8557584，买错了，邮箱 omar.kim8981@example.com", "算了", "是的"
     )
     assert proposed.actions[0].status == "proposed"
@@ -118,7 +103,7 @@ def test_never_mind_ends_the_errand_and_clears_its_details(retail_data_dir: Path
 
 
 def test_two_cancellations_in_one_message_are_done_one_after_the_other(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
+    runtime = none_runtime(retail_data_dir)
     chat = runtime.dialogue.chat
     first = chat("cancel orders #W5183325 and #W3913498, I ordered them by mistake. ivan.santos3158@example.com")
     assert [(a.name, a.status, a.arguments["order_id"]) for a in first.actions] == [
@@ -138,7 +123,7 @@ def test_two_cancellations_in_one_message_are_done_one_after_the_other(retail_da
 
 def test_typed_commands_queue_a_return_and_an_exchange(retail_data_dir: Path) -> None:
     """Two errands of two kinds from one message, as the understanding gives them: one store action each."""
-    runtime = _runtime(retail_data_dir)
+    runtime = none_runtime(retail_data_dir)
     session = runtime.sessions.load_or_create(None, None)
     text = (
         "return the Tea Kettle of #W9710999 and exchange the Bluetooth Speaker of #W6564160, liam.lee9297@example.com"
@@ -167,8 +152,8 @@ def test_typed_commands_queue_a_return_and_an_exchange(retail_data_dir: Path) ->
 
 
 def test_a_side_question_is_answered_and_the_errand_resumes(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    proposed, side, done = _talk(
+    runtime = none_runtime(retail_data_dir)
+    proposed, side, done = talk(
         runtime,
         "I want to return the Garden Hose from order #W6893533, email ivan.santos3158@example.com",
         "before I confirm, can you tell me the status of my other order #W8770097?",
@@ -181,8 +166,8 @@ def test_a_side_question_is_answered_and_the_errand_resumes(retail_data_dir: Pat
 
 
 def test_a_digression_is_answered_and_the_question_repeated_once_briefly(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    _, search = _talk(
+    runtime = none_runtime(retail_data_dir)
+    _, search = talk(
         runtime,
         "修改订单 #W7111824 的收货地址，邮箱 omar.kim8981@example.com",
         "有没有蓝牙耳机",
@@ -191,22 +176,22 @@ def test_a_digression_is_answered_and_the_question_repeated_once_briefly(retail_
 
 
 def test_limits_are_said_before_the_customer_chooses(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    [en] = _talk(runtime, "I want to exchange an item from order #W1504875, email ava.nguyen3664@example.com")
+    runtime = none_runtime(retail_data_dir)
+    [en] = talk(runtime, "I want to exchange an item from order #W1504875, email ava.nguyen3664@example.com")
     assert "list everything you want to exchange now" in en.reply and "Which items" in en.reply
-    [zh] = _talk(runtime, "我想修改订单 #W7752859 的商品，邮箱 mason.lopez8921@example.com")
+    [zh] = talk(runtime, "我想修改订单 #W7752859 的商品，邮箱 mason.lopez8921@example.com")
     assert "只能修改一次" in zh.reply
 
 
 def test_the_default_address_or_another_orders_fills_the_address(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    _, default = _talk(
+    runtime = none_runtime(retail_data_dir)
+    _, default = talk(
         runtime,
         "change the shipping address of order #W1302858, email yusuf.ahmed5476@example.com",
         "use my default address",
     )
     assert default.actions[0].arguments["address1"] == "409 Elm Street"
-    _, other = _talk(
+    _, other = talk(
         runtime,
         "change the shipping address of order #W2040365, fatima.muller6448@example.com",
         "ship it to the same address as order #W6851636",
@@ -216,8 +201,8 @@ def test_the_default_address_or_another_orders_fills_the_address(retail_data_dir
 
 
 def test_an_order_is_found_by_what_is_in_it(retail_data_dir: Path) -> None:
-    runtime = _runtime(retail_data_dir)
-    [found] = _talk(
+    runtime = none_runtime(retail_data_dir)
+    [found] = talk(
         runtime, "cancel the order with the Running Shoes, I no longer need it. fatima.muller6448@example.com"
     )
     assert found.actions[0].arguments["order_id"] == "#W6851636"
@@ -232,7 +217,7 @@ def test_sessions_saved_before_the_agenda_still_load() -> None:
 def test_no_open_question_makes_a_loop(retail_data_dir: Path) -> None:
     """Whatever the question waiting (identity, order, reason, items, options, address, a yes), six messages that
     answer nothing never get the same reply three times in a row, and nothing in the store changes."""
-    runtime = _runtime(retail_data_dir)
+    runtime = none_runtime(retail_data_dir)
     openers = [
         "I want to return something",
         "I want to cancel an order, email olivia.jackson2465@example.com",
@@ -245,7 +230,7 @@ def test_no_open_question_makes_a_loop(retail_data_dir: Path) -> None:
     ]
     before = {o: runtime.store.db.order(o) for o in ("#W5663445", "#W3895186", "#W2090453", "#W6116680", "#W6975922")}
     for opener in openers:
-        replies = [r.reply for r in _talk(runtime, opener, *["hmm"] * 6)]
+        replies = [r.reply for r in talk(runtime, opener, *["hmm"] * 6)]
         for n in range(len(replies) - 2):
             assert len(set(replies[n : n + 3])) > 1, (opener, replies[n])
     assert {o: runtime.store.db.order(o) for o in before} == before
